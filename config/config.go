@@ -1,0 +1,214 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole switchboard configuration. Its shape is the config file's
+// YAML (see DESIGN.md, "Config file, YAML"); the zero value is not useful, start
+// from Default or Load.
+type Config struct {
+	SIP   SIPConfig   `yaml:"sip"`
+	Media MediaConfig `yaml:"media"`
+	HTTP  HTTPConfig  `yaml:"http"`
+	Store StoreConfig `yaml:"store"`
+	// Directory is the directory YAML file loaded at start; "" = none. A
+	// relative path in the config file is resolved against the file's folder.
+	Directory string    `yaml:"directory" config:"path"`
+	Trunks    []Trunk   `yaml:"trunks"`
+	Log       LogConfig `yaml:"log"`
+	// ShutdownTimeout bounds how long shutdown waits for live calls to end.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	// File is the config file the values were loaded from; "" when none.
+	File string `yaml:"-"`
+
+	origins map[string]origin // field path -> where its value came from
+	token   tokenRead         // admin token read from HTTP.AdminTokenFile
+}
+
+// SIPConfig configures the SIP server.
+type SIPConfig struct {
+	// Listen holds listen URLs: udp://, tcp://, tls://, ws:// or wss:// with host:port.
+	Listen []string `yaml:"listen"`
+	// Advertise is the host[:port] put in Via, Record-Route and Contact;
+	// "" = the listen address.
+	Advertise string    `yaml:"advertise"`
+	TLS       TLSConfig `yaml:"tls"`
+	// Realm is the digest realm; "" = the tenant's domain.
+	Realm string `yaml:"realm"`
+	// DefaultTenant is the tenant domain for requests addressed to the
+	// server's own IP or host name.
+	DefaultTenant string `yaml:"default_tenant"`
+	// AuthAlgorithms lists the digest algorithms offered in challenges, most
+	// preferred first: "MD5" and/or "SHA-256".
+	AuthAlgorithms []string `yaml:"auth_algorithms"`
+	// MinExpires, MaxExpires and DefaultExpires bound REGISTER expirations.
+	// In the file they are written "60s" or as a bare number of seconds.
+	MinExpires     time.Duration `yaml:"min_expires"`
+	MaxExpires     time.Duration `yaml:"max_expires"`
+	DefaultExpires time.Duration `yaml:"default_expires"`
+	// UDPReadBuffer is the UDP socket receive buffer in bytes (written as a
+	// number or with a KiB/MiB/GiB suffix); 0 = the operating system's default.
+	UDPReadBuffer int `yaml:"udp_read_buffer"`
+}
+
+// TLSConfig names the certificate and key for tls:// and wss:// listeners.
+type TLSConfig struct {
+	Cert string `yaml:"cert" config:"path"`
+	Key  string `yaml:"key" config:"path"`
+}
+
+// MediaConfig configures RTP media.
+type MediaConfig struct {
+	// Address is the RTP bind address and the SDP c= address.
+	Address string `yaml:"address"`
+	// Ports is the RTP port range "lo-hi"; lo even, hi odd (RTP/RTCP pairs).
+	Ports string `yaml:"ports"`
+	// Prompts is a folder of prompt WAV files; "" = built-in prompts.
+	Prompts string `yaml:"prompts" config:"path"`
+}
+
+// HTTPConfig configures the admin API and ops endpoints.
+type HTTPConfig struct {
+	Listen string `yaml:"listen"`
+	// AdminToken is the bearer token of the admin API; "" = admin API
+	// disabled. Loading fills it from AdminTokenFile when that is set.
+	AdminToken string `yaml:"admin_token"`
+	// AdminTokenFile is a file holding the admin token (surrounding space
+	// trimmed); mutually exclusive with an explicit AdminToken.
+	AdminTokenFile string `yaml:"admin_token_file" config:"path"`
+}
+
+// StoreConfig selects the directory and registration store.
+type StoreConfig struct {
+	// Redis is "" for the embedded memory store, or a redis://, rediss://,
+	// redis-sentinel:// or unix:// URL.
+	Redis string `yaml:"redis"`
+}
+
+// Trunk is a SIP trunk to a carrier.
+type Trunk struct {
+	Name string `yaml:"name"`
+	// Address is the host:port outbound calls and screened forwards go to.
+	Address string `yaml:"address"`
+	// InboundFrom lists the CIDRs (or bare IPs) trusted to send calls to
+	// tenant numbers.
+	InboundFrom []string `yaml:"inbound_from"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn or error
+	Format string `yaml:"format"` // text or json
+}
+
+// Listener is one parsed SIP listen URL.
+type Listener struct {
+	Network string // udp, tcp, tls, ws or wss
+	Addr    string // host:port
+}
+
+// Default returns the configuration used when nothing else is given: the
+// embedded demo's SIP on udp and tcp 127.0.0.1:5060 and HTTP on 127.0.0.1:8080.
+func Default() Config {
+	return Config{
+		SIP: SIPConfig{
+			Listen:         []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
+			AuthAlgorithms: []string{"MD5"},
+			MinExpires:     60 * time.Second,
+			MaxExpires:     3600 * time.Second,
+			DefaultExpires: 3600 * time.Second,
+			UDPReadBuffer:  4 << 20,
+		},
+		Media: MediaConfig{
+			Address: "127.0.0.1",
+			Ports:   "20000-20999",
+		},
+		HTTP:            HTTPConfig{Listen: "127.0.0.1:8080"},
+		Log:             LogConfig{Level: "info", Format: "text"},
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+// Listeners parses Listen. It returns the first malformed URL's error;
+// Validate reports all of them.
+func (s SIPConfig) Listeners() ([]Listener, error) {
+	ls := make([]Listener, 0, len(s.Listen))
+	for _, u := range s.Listen {
+		l, err := parseListener(u)
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+func parseListener(s string) (Listener, error) {
+	scheme, addr, ok := strings.Cut(s, "://")
+	if !ok {
+		return Listener{}, fmt.Errorf("listen URL %q: missing scheme (want udp://, tcp://, tls://, ws:// or wss://)", s)
+	}
+	network := strings.ToLower(scheme)
+	switch network {
+	case "udp", "tcp", "tls", "ws", "wss":
+	default:
+		return Listener{}, fmt.Errorf("listen URL %q: unknown scheme %q (want udp, tcp, tls, ws or wss)", s, scheme)
+	}
+	if err := checkHostPort(addr, false, true); err != nil {
+		return Listener{}, fmt.Errorf("listen URL %q: %w", s, err)
+	}
+	return Listener{Network: network, Addr: addr}, nil
+}
+
+// PortRange parses Ports ("lo-hi") and checks 1024 <= lo < hi <= 65535, lo
+// even and hi odd, so the range holds whole RTP/RTCP port pairs.
+func (m MediaConfig) PortRange() (lo, hi int, err error) {
+	l, h, ok := strings.Cut(m.Ports, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("port range %q: want lo-hi, e.g. 20000-20999", m.Ports)
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(l))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(h))
+	switch {
+	case err1 != nil || err2 != nil:
+		return 0, 0, fmt.Errorf("port range %q: want lo-hi, e.g. 20000-20999", m.Ports)
+	case lo < 1024 || hi > 65535 || lo >= hi:
+		return 0, 0, fmt.Errorf("port range %q: want 1024 <= lo < hi <= 65535", m.Ports)
+	case lo%2 != 0 || hi%2 != 1:
+		return 0, 0, fmt.Errorf("port range %q: want lo even and hi odd (whole RTP/RTCP pairs)", m.Ports)
+	}
+	return lo, hi, nil
+}
+
+// Prefixes parses InboundFrom, a bare IP meaning a /32 or /128. Entries that
+// do not parse are skipped; Validate reports them.
+func (t Trunk) Prefixes() []netip.Prefix {
+	ps := make([]netip.Prefix, 0, len(t.InboundFrom))
+	for _, s := range t.InboundFrom {
+		if p, err := parsePrefix(s); err == nil {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR or IP address", s)
+		}
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR or IP address", s)
+	}
+	return p.Masked(), nil
+}
