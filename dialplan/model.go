@@ -147,6 +147,7 @@ func ParseTarget(s string) (Target, error) {
 	return Target{}, fmt.Errorf("target %q: unknown kind %q (want user, alias, group, attendant or ext)", s, kind)
 }
 
+// String writes the target back as "kind:id".
 func (t Target) String() string { return string(t.Kind) + ":" + t.ID }
 
 // Duration is a time.Duration written as "20s" in YAML and JSON.
@@ -155,6 +156,7 @@ type Duration time.Duration
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
+// String formats the duration as time.Duration does, e.g. "20s".
 func (d Duration) String() string { return time.Duration(d).String() }
 
 // MarshalText writes the duration as "20s".

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/switchboard/switchboard/admin"
+	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/sip"
+	"github.com/switchboard/switchboard/sip/auth"
+)
+
+// serve runs the PBX until ctx ends (SIGINT/SIGTERM).
+//
+// Shutdown order: the SIP server stops taking new requests (503) and drains
+// in-flight ones within shutdown_timeout, then closes its sockets; the
+// location sweeper stops; HTTP closes last so /readyz reports not-ready
+// while SIP drains.
+func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := config.FromArgs(fs, args, environ)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: invalid configuration:\n%v\n", err)
+		return 1
+	}
+	log := newLogger(cfg.Log, stderr)
+
+	dir, demo, err := loadDirectory(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: invalid directory:\n%v\n", err)
+		return 1
+	}
+	if demo != nil && cfg.SIP.DefaultTenant == "" {
+		cfg.SIP.DefaultTenant = dir.Tenants[0].Domain
+	}
+	store := dialplan.NewMemoryStore(dialplan.WithRealm(cfg.SIP.Realm))
+	if err := store.Replace(ctx, dir); err != nil {
+		fmt.Fprintf(stderr, "switchboard: invalid directory:\n%v\n", err)
+		return 1
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	loc := location.NewMemory(nil)
+
+	sipCfg, err := sipConfig(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	}
+	sipSrv, err := sip.New(sipCfg, store, loc, reg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	}
+	if err := sipSrv.Listen(); err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	}
+	httpSrv := admin.New(reg, func(ctx context.Context) error {
+		if !sipSrv.Ready() {
+			return errors.New("sip not listening")
+		}
+		return nil
+	}, log)
+	if err := httpSrv.Listen(cfg.HTTP.Listen); err != nil {
+		sipSrv.Close()
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	}
+	if demo != nil {
+		printDemo(stdout, demo, cfg, sipSrv.Addrs(), httpSrv.Addr())
+	}
+
+	httpCtx, stopHTTP := context.WithCancel(context.Background())
+	defer stopHTTP()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer stopHTTP()
+		return sipSrv.Serve(gctx, cfg.ShutdownTimeout)
+	})
+	g.Go(func() error { return loc.Run(gctx, time.Second) })
+	g.Go(func() error { return httpSrv.Serve(httpCtx, 5*time.Second) })
+	log.Info("switchboard started", "sip", sipSrv.Addrs(), "http", httpSrv.Addr(), "version", version())
+	if err := g.Wait(); err != nil {
+		log.Error("switchboard stopped", "error", err)
+		return 1
+	}
+	log.Info("switchboard stopped")
+	return 0
+}
+
+// loadDirectory reads the directory file, or with no config file at all the
+// embedded demo directory, whose plaintext passwords are returned for printing.
+func loadDirectory(cfg config.Config) (*dialplan.Directory, *dialplan.Directory, error) {
+	opts := dialplan.LoadOptions{Realm: cfg.SIP.Realm}
+	if cfg.Directory != "" {
+		d, err := dialplan.Load(cfg.Directory, opts)
+		return d, nil, err
+	}
+	if cfg.File != "" {
+		return &dialplan.Directory{}, nil, nil
+	}
+	demo, err := dialplan.Demo()
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo directory: %w", err)
+	}
+	shown := dialplan.Clone(demo)
+	return demo, shown, nil
+}
+
+func sipConfig(cfg config.Config) (sip.Config, error) {
+	ls, err := cfg.SIP.Listeners()
+	if err != nil {
+		return sip.Config{}, err
+	}
+	sc := sip.Config{
+		Advertise:      cfg.SIP.Advertise,
+		Realm:          cfg.SIP.Realm,
+		DefaultTenant:  cfg.SIP.DefaultTenant,
+		MinExpires:     cfg.SIP.MinExpires,
+		MaxExpires:     cfg.SIP.MaxExpires,
+		DefaultExpires: cfg.SIP.DefaultExpires,
+		UDPReadBuffer:  cfg.SIP.UDPReadBuffer,
+	}
+	for _, l := range ls {
+		sc.Listen = append(sc.Listen, sip.Listener{Network: l.Network, Addr: l.Addr})
+	}
+	for _, a := range cfg.SIP.AuthAlgorithms {
+		sc.AuthAlgorithms = append(sc.AuthAlgorithms, auth.Algorithm(a))
+	}
+	if host, err := os.Hostname(); err == nil {
+		sc.Instance = host
+	}
+	return sc, nil
+}
+
+func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// printDemo tells the person who just typed the demo command how to register a
+// phone to it.
+func printDemo(w io.Writer, demo *dialplan.Directory, cfg config.Config, sipAddrs []string, httpAddr string) {
+	t := demo.Tenants[0]
+	sipAddr := ""
+	if len(sipAddrs) > 0 {
+		_, sipAddr, _ = strings.Cut(sipAddrs[0], "://")
+	}
+	host, port, _ := net.SplitHostPort(sipAddr)
+	fmt.Fprintf(w, "switchboard demo PBX — tenant %s (%s), SIP %s, HTTP http://%s\n\n",
+		t.Domain, t.Name, strings.Join(sipAddrs, " "), httpAddr)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "USER\tEXTENSION\tPASSWORD\tALIASES\tNAME")
+	for _, u := range t.Users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, strings.Join(u.Extensions, ","), u.Password,
+			strings.Join(u.Aliases, ","), u.Name)
+	}
+	tw.Flush()
+	if len(t.Users) > 0 {
+		u := t.Users[0]
+		fmt.Fprintf(w, "\nSoftphone: server %s, port %s, username %s, password %s (domain %s or just the IP).\n",
+			host, port, u.Extensions[0], u.Password, t.Domain)
+		fmt.Fprintf(w, "Try: sipp -sn uac ... or baresip with <sip:%s@%s;transport=udp>;auth_pass=%s\n",
+			u.Extensions[0], sipAddr, u.Password)
+	}
+	fmt.Fprintf(w, "Metrics: curl http://%s/metrics\n\n", httpAddr)
+}

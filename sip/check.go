@@ -1,0 +1,61 @@
+package sip
+
+import (
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// supportedExtensions are the option tags a Require header may name.
+var supportedExtensions = map[string]bool{}
+
+// check applies the request sanity checks of RFC 3261 §8.2 and §16.3 that the
+// sipgo parser leaves to the application. It returns 0 when the request may be
+// processed, else the status, reason and headers of the rejection.
+func check(req *sip.Request) (int, string, []sip.Header) {
+	if req.SipVersion != "SIP/2.0" {
+		return 505, "Version Not Supported", nil
+	}
+	for _, name := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
+		if req.GetHeader(name) == nil {
+			return 400, "Missing " + name, nil
+		}
+	}
+	for _, name := range []string{"From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Expires"} {
+		if len(req.GetHeaders(name)) > 1 {
+			return 400, "Duplicate " + name, nil
+		}
+	}
+	cseq := req.CSeq()
+	if cseq == nil || cseq.MethodName != req.Method {
+		return 400, "CSeq Method Mismatch", nil
+	}
+	if req.Via() == nil || req.CallID() == nil || req.From() == nil || req.To() == nil {
+		return 400, "Bad Request", nil
+	}
+	if req.CallID().Value() == "" {
+		return 400, "Missing Call-ID", nil
+	}
+	switch strings.ToLower(req.Recipient.Scheme) {
+	case "sip", "sips":
+	case "tel":
+		if req.Method == sip.REGISTER {
+			return 416, "Unsupported URI Scheme", nil
+		}
+	default:
+		return 416, "Unsupported URI Scheme", nil
+	}
+	var unsupported []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, tag := range strings.Split(h.Value(), ",") {
+			tag = strings.TrimSpace(tag)
+			if tag != "" && !supportedExtensions[strings.ToLower(tag)] {
+				unsupported = append(unsupported, tag)
+			}
+		}
+	}
+	if len(unsupported) > 0 && !req.IsAck() && !req.IsCancel() {
+		return 420, "Bad Extension", []sip.Header{sip.NewHeader("Unsupported", strings.Join(unsupported, ", "))}
+	}
+	return 0, "", nil
+}

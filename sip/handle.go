@@ -1,0 +1,107 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// allowed is what the Allow header of 405/501/OPTIONS answers lists: the
+// methods switchboard handles today.
+const allowed = "REGISTER, OPTIONS"
+
+// requestTimeout bounds the store and directory work done for one request, well
+// inside the client's first retransmission window (T1 = 500 ms doubled a few times).
+const requestTimeout = 2 * time.Second
+
+// handle is the entry point for every request sipgo hands us.
+func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+	method := string(req.Method)
+	s.metrics.requests.WithLabelValues(methodLabel(method)).Inc()
+	defer func() {
+		if p := recover(); p != nil {
+			s.metrics.panics.Inc()
+			s.log.Error("sip handler panic", "method", method, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			s.reply(tx, req, 500, "Server Internal Error")
+		}
+	}()
+
+	if req.IsAck() {
+		return // ACKs for our non-2xx final responses are absorbed by the transaction
+	}
+	if s.draining.Load() {
+		s.reply(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+		return
+	}
+	if code, reason, hdrs := check(req); code != 0 {
+		s.reply(tx, req, code, reason, hdrs...)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	switch req.Method {
+	case sip.REGISTER:
+		s.register(ctx, req, tx)
+	case sip.OPTIONS:
+		s.reply(tx, req, 200, "OK",
+			sip.NewHeader("Allow", allowed),
+			sip.NewHeader("Accept", "application/sdp"),
+			sip.NewHeader("Accept-Language", "en"))
+	case sip.BYE, sip.CANCEL:
+		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
+	case sip.INVITE:
+		s.reply(tx, req, 501, "Not Implemented", sip.NewHeader("Allow", allowed))
+	default:
+		if methodLabel(method) == "OTHER" {
+			// sipgo upper-cases method names and RFC 3261 methods are case
+			// sensitive, so an unknown method is never forwarded: 501.
+			s.reply(tx, req, 501, "Not Implemented", sip.NewHeader("Allow", allowed))
+			return
+		}
+		s.reply(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowed))
+	}
+}
+
+// reply sends a response built from req with extra headers and counts it.
+func (s *Server) reply(tx sip.ServerTransaction, req *sip.Request, code int, reason string, hdrs ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	s.send(tx, req, res)
+}
+
+// send transmits a prepared response and counts it.
+func (s *Server) send(tx sip.ServerTransaction, req *sip.Request, res *sip.Response) {
+	if res.GetHeader("Server") == nil {
+		res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+	}
+	s.metrics.responses.WithLabelValues(methodLabel(string(req.Method)), codeLabel(res.StatusCode)).Inc()
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sip respond failed", "method", req.Method, "code", res.StatusCode, "error", err)
+	}
+}
+
+// reasons are the reason phrases switchboard uses (RFC 3261 §21).
+var reasons = map[int]string{
+	200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+	405: "Method Not Allowed", 407: "Proxy Authentication Required", 416: "Unsupported URI Scheme",
+	420: "Bad Extension", 423: "Interval Too Brief", 480: "Temporarily Unavailable",
+	481: "Call/Transaction Does Not Exist", 482: "Loop Detected", 483: "Too Many Hops",
+	486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here",
+	500: "Server Internal Error", 501: "Not Implemented", 503: "Service Unavailable",
+	505: "Version Not Supported", 513: "Message Too Large",
+}
+
+func statusText(code int) string {
+	if r, ok := reasons[code]; ok {
+		return r
+	}
+	return "Unknown"
+}

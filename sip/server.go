@@ -1,0 +1,288 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/sip/auth"
+)
+
+// Listener is one transport address to serve, e.g. {"udp", "127.0.0.1:5060"}.
+type Listener struct {
+	Network string // udp or tcp
+	Addr    string // host:port; port 0 picks a free one
+}
+
+// Config is what the SIP server needs from the configuration file.
+type Config struct {
+	Listen         []Listener
+	Advertise      string // host[:port] for Via/Contact; default: the first listener
+	Realm          string // digest realm; "" = the tenant's domain
+	DefaultTenant  string // tenant for requests addressed to the server's own IP or host
+	AuthAlgorithms []auth.Algorithm
+	MinExpires     time.Duration
+	MaxExpires     time.Duration
+	DefaultExpires time.Duration
+	MaxContacts    int // bindings kept per AOR; the oldest is replaced past it
+	UDPReadBuffer  int // bytes; the kernel default (~208 KB) drops packets under load
+	Instance       string
+	UserAgent      string
+}
+
+func (c *Config) setDefaults() {
+	if c.MinExpires == 0 {
+		c.MinExpires = 60 * time.Second
+	}
+	if c.MaxExpires == 0 {
+		c.MaxExpires = time.Hour
+	}
+	if c.DefaultExpires == 0 {
+		c.DefaultExpires = time.Hour
+	}
+	if c.MaxContacts == 0 {
+		c.MaxContacts = 10
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "switchboard"
+	}
+	if len(c.AuthAlgorithms) == 0 {
+		c.AuthAlgorithms = []auth.Algorithm{auth.MD5}
+	}
+}
+
+// Server is the SIP server: it owns the sockets, the sipgo stack and the
+// request handlers.
+type Server struct {
+	cfg     Config
+	dir     dialplan.Reader
+	loc     location.Store
+	auth    *auth.Authenticator
+	log     *slog.Logger
+	metrics *metrics
+
+	ua  *sipgo.UserAgent
+	srv *sipgo.Server
+
+	mu        sync.Mutex
+	udp       []net.PacketConn
+	tcp       []net.Listener
+	ownHosts  map[string]bool
+	anyIPOwn  bool // listening on an unspecified address: every IP literal may be ours
+	ready     atomic.Bool
+	draining  atomic.Bool
+	inflight  sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Counter is implemented by location stores that can report live bindings per
+// tenant for the registrations_active metric.
+type Counter interface {
+	Counts() map[string]int
+}
+
+// New builds a server. It does not open sockets; call Listen then Serve.
+func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Registerer, log *slog.Logger) (*Server, error) {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	a, err := auth.New(auth.Config{Algorithms: cfg.AuthAlgorithms})
+	if err != nil {
+		return nil, fmt.Errorf("sip auth: %w", err)
+	}
+	var counts func() map[string]int
+	if c, ok := loc.(Counter); ok {
+		counts = c.Counts
+	}
+	s := &Server{
+		cfg:      cfg,
+		dir:      dir,
+		loc:      loc,
+		auth:     a,
+		log:      log,
+		metrics:  newMetrics(reg, counts),
+		ownHosts: map[string]bool{"localhost": true},
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent))
+	if err != nil {
+		return nil, fmt.Errorf("sip user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip server: %w", err)
+	}
+	s.ua, s.srv = ua, srv
+	for _, m := range []sip.RequestMethod{sip.REGISTER, sip.OPTIONS, sip.INVITE, sip.ACK, sip.BYE,
+		sip.CANCEL, sip.INFO, sip.UPDATE, sip.PRACK, sip.SUBSCRIBE, sip.NOTIFY, sip.REFER,
+		sip.MESSAGE, sip.PUBLISH} {
+		srv.OnRequest(m, s.handle)
+	}
+	srv.OnNoRoute(s.handle)
+	return s, nil
+}
+
+// Listen opens every configured socket, so that a taken port fails start-up
+// before anything is served.
+func (s *Server) Listen() error {
+	for _, l := range s.cfg.Listen {
+		switch l.Network {
+		case "udp":
+			pc, err := net.ListenPacket("udp", l.Addr)
+			if err != nil {
+				s.closeSockets()
+				return fmt.Errorf("listen udp %s: %w", l.Addr, err)
+			}
+			if uc, ok := pc.(*net.UDPConn); ok && s.cfg.UDPReadBuffer > 0 {
+				if err := uc.SetReadBuffer(s.cfg.UDPReadBuffer); err != nil {
+					s.log.Warn("cannot enlarge UDP receive buffer", "addr", l.Addr, "error", err)
+				}
+			}
+			s.udp = append(s.udp, pc)
+			s.addOwn(pc.LocalAddr().String())
+		case "tcp":
+			ln, err := net.Listen("tcp", l.Addr)
+			if err != nil {
+				s.closeSockets()
+				return fmt.Errorf("listen tcp %s: %w", l.Addr, err)
+			}
+			s.tcp = append(s.tcp, ln)
+			s.addOwn(ln.Addr().String())
+		default:
+			s.closeSockets()
+			return fmt.Errorf("listen %s://%s: transport not supported yet", l.Network, l.Addr)
+		}
+	}
+	if s.cfg.Advertise != "" {
+		host := s.cfg.Advertise
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		s.ownHosts[strings.ToLower(host)] = true
+	}
+	return nil
+}
+
+func (s *Server) addOwn(addr string) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		s.anyIPOwn = true
+		return
+	}
+	s.ownHosts[strings.ToLower(host)] = true
+}
+
+// Addrs returns the bound addresses as "network://host:port".
+func (s *Server) Addrs() []string {
+	var out []string
+	for _, pc := range s.udp {
+		out = append(out, "udp://"+pc.LocalAddr().String())
+	}
+	for _, ln := range s.tcp {
+		out = append(out, "tcp://"+ln.Addr().String())
+	}
+	return out
+}
+
+// Ready reports whether the server is listening and not draining.
+func (s *Server) Ready() bool { return s.ready.Load() && !s.draining.Load() }
+
+// Serve serves requests on the sockets opened by Listen until ctx ends, then
+// shuts down: new requests get 503, in-flight handlers get up to drain to
+// finish, then the sockets and the sipgo stack close.
+func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
+	errc := make(chan error, len(s.udp)+len(s.tcp))
+	for _, pc := range s.udp {
+		go func() { errc <- s.srv.ServeUDP(pc) }()
+	}
+	for _, ln := range s.tcp {
+		go func() { errc <- s.srv.ServeTCP(ln) }()
+	}
+	s.ready.Store(true)
+	s.log.Info("sip listening", "addrs", s.Addrs())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			serveErr = fmt.Errorf("sip serve: %w", err)
+		}
+	}
+	s.shutdown(drain)
+	return serveErr
+}
+
+// shutdown drains then closes. Sockets close last because responses to the
+// requests still in flight leave through them.
+func (s *Server) shutdown(drain time.Duration) {
+	s.draining.Store(true)
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(drain):
+		s.log.Warn("sip shutdown: handlers still running after drain timeout", "timeout", drain)
+	}
+	s.Close()
+}
+
+// Close closes the sockets and the sipgo stack. It is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.ready.Store(false)
+		s.closeSockets()
+		s.srv.Close()
+		s.ua.Close()
+	})
+	return nil
+}
+
+func (s *Server) closeSockets() {
+	for _, pc := range s.udp {
+		pc.Close()
+	}
+	for _, ln := range s.tcp {
+		ln.Close()
+	}
+}
+
+// isOwnHost reports whether a request-URI or To host names this server rather
+// than a tenant domain (a softphone set up with just the server's IP).
+func (s *Server) isOwnHost(host string) bool {
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	if s.ownHosts[host] {
+		return true
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return s.anyIPOwn || s.cfg.DefaultTenant != ""
+	}
+	return false
+}
+
+// tenant finds the tenant a host names: its domain, or the default tenant when
+// the host is this server's own address.
+func (s *Server) tenant(ctx context.Context, host string) (*dialplan.View, error) {
+	v, err := s.dir.Tenant(ctx, host)
+	if errors.Is(err, dialplan.ErrNotFound) && s.cfg.DefaultTenant != "" && s.isOwnHost(host) {
+		return s.dir.Tenant(ctx, s.cfg.DefaultTenant)
+	}
+	return v, err
+}
