@@ -18,6 +18,10 @@ type Tenant struct {
 	Domain     string `yaml:"domain" json:"domain"`
 	Name       string `yaml:"name" json:"name"`
 	MainNumber string `yaml:"main_number,omitempty" json:"main_number,omitempty"`
+	// CountryCode is the E.164 country calling code (digits, no "+") that
+	// users' national dialling is read in; "" means "1" (NANP), applied by
+	// routing.
+	CountryCode string `yaml:"country_code,omitempty" json:"country_code,omitempty"`
 	// ExtensionPolicy is the pattern new extensions are drawn from, e.g. "7XXX"
 	// (4 digits starting with 7, the default).
 	ExtensionPolicy string            `yaml:"extension_policy,omitempty" json:"extension_policy,omitempty"`

@@ -1,6 +1,8 @@
 package sip
 
 import (
+	"strings"
+
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard/switchboard/sip/auth"
@@ -8,8 +10,22 @@ import (
 
 var errStaleNonce = auth.ErrStale
 
-func authRequest(req *sip.Request, realm, header string) auth.Request {
-	return auth.Request{Method: string(req.Method), URI: req.Recipient.String(), Realm: realm, Header: header}
+func (s *Server) authRequest(req *sip.Request, realm, domain, header string) auth.Request {
+	return auth.Request{Method: string(req.Method), URI: req.Recipient.String(), Realm: realm, Header: header,
+		AlsoAccept: func(uri string) bool { return s.isServerURI(uri, domain) }}
+}
+
+// isServerURI reports whether a digest uri names this server or the tenant
+// domain itself (no user part), as SIPp computes it by default.
+func (s *Server) isServerURI(uri, domain string) bool {
+	var u sip.Uri
+	if err := sip.ParseUri(uri, &u); err != nil || u.User != "" {
+		return false
+	}
+	if !strings.EqualFold(u.Scheme, "sip") && !strings.EqualFold(u.Scheme, "sips") {
+		return false
+	}
+	return strings.EqualFold(u.Host, domain) || s.isOwnURI(u)
 }
 
 func authReason(err error) string {

@@ -26,8 +26,10 @@ func check(req *sip.Request) (int, string, []sip.Header) {
 			return 400, "Duplicate " + name, nil
 		}
 	}
+	// sipgo upper-cases the request line's method but not the CSeq's, so
+	// the comparison ignores case (RFC 4475 intmeth.dat vs mismatch01.dat).
 	cseq := req.CSeq()
-	if cseq == nil || cseq.MethodName != req.Method {
+	if cseq == nil || !strings.EqualFold(string(cseq.MethodName), string(req.Method)) {
 		return 400, "CSeq Method Mismatch", nil
 	}
 	if req.Via() == nil || req.CallID() == nil || req.From() == nil || req.To() == nil {
@@ -44,6 +46,11 @@ func check(req *sip.Request) (int, string, []sip.Header) {
 		}
 	default:
 		return 416, "Unsupported URI Scheme", nil
+	}
+	// Headers are not allowed in a Request-URI (RFC 3261 §19.1.1); escaped
+	// ones must never turn into real headers (RFC 4475 escruri.dat).
+	if req.Recipient.Headers.Length() > 0 {
+		return 400, "Headers Not Allowed in Request-URI", nil
 	}
 	var unsupported []string
 	for _, h := range req.GetHeaders("Require") {

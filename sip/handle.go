@@ -11,7 +11,7 @@ import (
 
 // allowed is what the Allow header of 405/501/OPTIONS answers lists: the
 // methods switchboard handles today.
-const allowed = "REGISTER, OPTIONS"
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK"
 
 // requestTimeout bounds the store and directory work done for one request, well
 // inside the client's first retransmission window (T1 = 500 ms doubled a few times).
@@ -32,7 +32,12 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 	}()
 
 	if req.IsAck() {
-		return // ACKs for our non-2xx final responses are absorbed by the transaction
+		// ACKs for our own non-2xx responses are absorbed by their
+		// transaction; what reaches us is the end-to-end ACK of a 2xx.
+		if code, _, _ := check(req); code == 0 {
+			s.ack(req)
+		}
+		return
 	}
 	if s.draining.Load() {
 		s.reply(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
@@ -53,10 +58,22 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 			sip.NewHeader("Allow", allowed),
 			sip.NewHeader("Accept", "application/sdp"),
 			sip.NewHeader("Accept-Language", "en"))
-	case sip.BYE, sip.CANCEL:
-		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
 	case sip.INVITE:
-		s.reply(tx, req, 501, "Not Implemented", sip.NewHeader("Allow", allowed))
+		s.invite(req, tx)
+	case sip.CANCEL:
+		// CANCELs matching a live INVITE are taken by sipgo's transaction
+		// layer; one that gets here matches nothing.
+		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
+	case sip.BYE, sip.UPDATE, sip.INFO, sip.PRACK:
+		if !req.To().Params.Has("tag") {
+			if req.Method == sip.BYE {
+				s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
+			} else {
+				s.reply(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowed))
+			}
+			return
+		}
+		s.inDialog(req, tx)
 	default:
 		if methodLabel(method) == "OTHER" {
 			// sipgo upper-cases method names and RFC 3261 methods are case

@@ -12,6 +12,10 @@ type metrics struct {
 	responses    *prometheus.CounterVec
 	authFailures *prometheus.CounterVec
 	panics       prometheus.Counter
+	callsActive  prometheus.Gauge
+	calls        *prometheus.CounterVec
+	setup        prometheus.Histogram
+	routing      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, counts func() map[string]int) *metrics {
@@ -33,6 +37,23 @@ func newMetrics(reg prometheus.Registerer, counts func() map[string]int) *metric
 			Name: "switchboard_sip_handler_panics_total",
 			Help: "Request handlers that panicked; the request got a 500 and serving went on.",
 		}),
+		callsActive: f.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_calls_active",
+			Help: "Calls being set up or connected through this instance.",
+		}),
+		calls: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_calls_total",
+			Help: "Finished call attempts, by plan kind and result (answered, busy, no_answer, unavailable, declined, cancelled, not_found, failed).",
+		}, []string{"kind", "result"}),
+		setup: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "switchboard_call_setup_seconds",
+			Help:    "Time from INVITE to the first 18x or 2xx relayed to the caller.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		routing: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_routing_decisions_total",
+			Help: "Routing plans made, by kind (user, alias, group, attendant, outbound, emergency, forward, reject).",
+		}, []string{"plan"}),
 	}
 	if counts != nil {
 		reg.MustRegister(&registrationsCollector{counts: counts, desc: prometheus.NewDesc(

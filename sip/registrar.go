@@ -279,7 +279,7 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, view *
 	hdrs := req.GetHeaders(ah.request)
 	stale := false
 	for _, h := range hdrs {
-		username, err := s.auth.Verify(authRequest(req, realm, h.Value()), view.Credential)
+		username, err := s.auth.Verify(s.authRequest(req, realm, view.Tenant.Domain, h.Value()), view.Credential)
 		if err == nil {
 			e, ok := view.Lookup(username)
 			if ok && e.Kind == dialplan.EntryUser {
@@ -293,6 +293,12 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, view *
 		s.metrics.authFailures.WithLabelValues(authReason(err)).Inc()
 		s.log.Debug("digest authentication failed", "method", req.Method, "tenant", view.Tenant.Domain,
 			"source", req.Source(), "reason", authReason(err))
+	}
+	if len(hdrs) > 0 && !stale && ah.code == 407 {
+		// A call with wrong credentials is refused outright rather than
+		// re-challenged: an INVITE is where toll fraud is attempted.
+		s.reply(tx, req, 403, "Forbidden")
+		return nil, false
 	}
 	res := sip.NewResponseFromRequest(req, ah.code, statusText(ah.code), nil)
 	for _, c := range s.auth.Challenges(realm, stale) {

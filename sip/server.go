@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,9 @@ type Config struct {
 	UDPReadBuffer  int // bytes; the kernel default (~208 KB) drops packets under load
 	Instance       string
 	UserAgent      string
+	Trunks         []Trunk
+	// MaxCallAge drops a confirmed call whose BYE never came (default 12h).
+	MaxCallAge time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -59,6 +63,9 @@ func (c *Config) setDefaults() {
 	if c.UserAgent == "" {
 		c.UserAgent = "switchboard"
 	}
+	if c.MaxCallAge == 0 {
+		c.MaxCallAge = 12 * time.Hour
+	}
 	if len(c.AuthAlgorithms) == 0 {
 		c.AuthAlgorithms = []auth.Algorithm{auth.MD5}
 	}
@@ -74,8 +81,14 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	ua  *sipgo.UserAgent
-	srv *sipgo.Server
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+
+	trunkNames []string
+	dialogs    dialogs
+	ownAddrs   map[string]bool // host:port of every listener
+	bound      []boundAddr
 
 	mu        sync.Mutex
 	udp       []net.PacketConn
@@ -116,8 +129,15 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 		log:      log,
 		metrics:  newMetrics(reg, counts),
 		ownHosts: map[string]bool{"localhost": true},
+		ownAddrs: map[string]bool{},
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent))
+	for _, t := range cfg.Trunks {
+		s.trunkNames = append(s.trunkNames, t.Name)
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerLogger(log),
+			sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse)))
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}
@@ -126,7 +146,20 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 		ua.Close()
 		return nil, fmt.Errorf("sip server: %w", err)
 	}
-	s.ua, s.srv = ua, srv
+	var copts []sipgo.ClientOption
+	if cfg.Advertise != "" {
+		host := cfg.Advertise
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		copts = append(copts, sipgo.WithClientHostname(host))
+	}
+	client, err := sipgo.NewClient(ua, copts...)
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip client: %w", err)
+	}
+	s.ua, s.srv, s.client = ua, srv, client
 	for _, m := range []sip.RequestMethod{sip.REGISTER, sip.OPTIONS, sip.INVITE, sip.ACK, sip.BYE,
 		sip.CANCEL, sip.INFO, sip.UPDATE, sip.PRACK, sip.SUBSCRIBE, sip.NOTIFY, sip.REFER,
 		sip.MESSAGE, sip.PUBLISH} {
@@ -153,7 +186,7 @@ func (s *Server) Listen() error {
 				}
 			}
 			s.udp = append(s.udp, pc)
-			s.addOwn(pc.LocalAddr().String())
+			s.addOwn("udp", pc.LocalAddr().String())
 		case "tcp":
 			ln, err := net.Listen("tcp", l.Addr)
 			if err != nil {
@@ -161,7 +194,7 @@ func (s *Server) Listen() error {
 				return fmt.Errorf("listen tcp %s: %w", l.Addr, err)
 			}
 			s.tcp = append(s.tcp, ln)
-			s.addOwn(ln.Addr().String())
+			s.addOwn("tcp", ln.Addr().String())
 		default:
 			s.closeSockets()
 			return fmt.Errorf("listen %s://%s: transport not supported yet", l.Network, l.Addr)
@@ -177,11 +210,20 @@ func (s *Server) Listen() error {
 	return nil
 }
 
-func (s *Server) addOwn(addr string) {
-	host, _, err := net.SplitHostPort(addr)
+type boundAddr struct {
+	network string
+	host    string
+	port    int
+}
+
+func (s *Server) addOwn(network, addr string) {
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return
 	}
+	s.ownAddrs[addr] = true
+	p, _ := strconv.Atoi(port)
+	s.bound = append(s.bound, boundAddr{network: network, host: host, port: p})
 	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
 		s.anyIPOwn = true
 		return
@@ -219,11 +261,23 @@ func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	s.log.Info("sip listening", "addrs", s.Addrs())
 
 	var serveErr error
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		if err != nil && !errors.Is(err, net.ErrClosed) {
-			serveErr = fmt.Errorf("sip serve: %w", err)
+	sweep := time.NewTicker(time.Minute)
+	defer sweep.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-errc:
+			if err != nil && !errors.Is(err, net.ErrClosed) {
+				serveErr = fmt.Errorf("sip serve: %w", err)
+			}
+			break loop
+		case <-sweep.C:
+			for _, dl := range s.dialogs.expire(s.cfg.MaxCallAge) {
+				s.metrics.callsActive.Dec()
+				s.log.Warn("call dropped from the table: no BYE within max call age", "call_id", dl.callID)
+			}
 		}
 	}
 	s.shutdown(drain)

@@ -145,6 +145,9 @@ func sipConfig(cfg config.Config) (sip.Config, error) {
 	for _, l := range ls {
 		sc.Listen = append(sc.Listen, sip.Listener{Network: l.Network, Addr: l.Addr})
 	}
+	for _, t := range cfg.Trunks {
+		sc.Trunks = append(sc.Trunks, sip.Trunk{Name: t.Name, Address: t.Address, InboundFrom: t.Prefixes()})
+	}
 	for _, a := range cfg.SIP.AuthAlgorithms {
 		sc.AuthAlgorithms = append(sc.AuthAlgorithms, auth.Algorithm(a))
 	}

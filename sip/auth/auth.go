@@ -231,6 +231,11 @@ type Request struct {
 	URI    string // the Request-URI as received
 	Realm  string
 	Header string
+	// AlsoAccept, when set, may accept a digest uri that differs from URI.
+	// The SIP server uses it for a uri that names the server or the tenant
+	// domain without a user part, which SIPp sends unless told otherwise;
+	// any other mismatch is still ErrURI.
+	AlsoAccept func(uri string) bool
 }
 
 // Verify checks the digest credentials in r.Header and returns the digest
@@ -265,7 +270,7 @@ func (a *Authenticator) Verify(r Request, lookup func(username string) (dialplan
 	if c.realm != r.Realm {
 		return "", ErrRealm
 	}
-	if !uriMatch(c.uri, r.URI) {
+	if !uriMatch(c.uri, r.URI) && (r.AlsoAccept == nil || !r.AlsoAccept(c.uri)) {
 		return "", ErrURI
 	}
 

@@ -1,0 +1,282 @@
+package sip
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// flow is how to reach one side of a dialog: the address and transport its
+// requests came from (its NAT binding), not the Contact it advertises.
+type flow struct {
+	addr      string
+	transport string
+}
+
+// dialog is a confirmed call the proxy record-routed.
+type dialog struct {
+	callID    string
+	callerTag string
+	caller    flow
+	callee    flow
+	answered  time.Time
+	cdr       []any // fields for the CDR line written at BYE
+	kind      string
+}
+
+// dialogs tracks confirmed calls for in-dialog routing, active-call metrics
+// and CDRs. Keyed by Call-ID: a proxy sees one dialog per Call-ID except in
+// forking races, where the first 2xx's dialog is the one tracked.
+type dialogs struct {
+	mu sync.Mutex
+	m  map[string]*dialog
+}
+
+func (d *dialogs) add(c *call, b *branch, res *sip.Response) {
+	dl := &dialog{
+		callID:    c.req.CallID().Value(),
+		callerTag: tagOf(c.req.From().Params),
+		caller:    flow{addr: c.req.Source(), transport: strings.ToLower(c.req.Transport())},
+		callee:    flow{addr: b.dest, transport: strings.ToLower(b.transport)},
+		answered:  time.Now(),
+		kind:      c.plan.Kind,
+		cdr:       c.cdrFields("answered", 0),
+	}
+	d.mu.Lock()
+	if d.m == nil {
+		d.m = make(map[string]*dialog)
+	}
+	d.m[dl.callID] = dl
+	d.mu.Unlock()
+	c.s.metrics.calls.WithLabelValues(c.plan.Kind, "answered").Inc()
+}
+
+func (d *dialogs) get(callID string) *dialog {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.m[callID]
+}
+
+func (d *dialogs) remove(callID string) *dialog {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dl := d.m[callID]
+	delete(d.m, callID)
+	return dl
+}
+
+// Len is the number of confirmed calls.
+func (d *dialogs) Len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.m)
+}
+
+// expire drops dialogs older than maxAge: a call whose BYE was lost must not
+// stay in the table (and in calls_active) forever.
+func (d *dialogs) expire(maxAge time.Duration) []*dialog {
+	cut := time.Now().Add(-maxAge)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []*dialog
+	for id, dl := range d.m {
+		if dl.answered.Before(cut) {
+			out = append(out, dl)
+			delete(d.m, id)
+		}
+	}
+	return out
+}
+
+func tagOf(p sip.HeaderParams) string {
+	t, _ := p.Get("tag")
+	return t
+}
+
+// inDialog forwards a request inside a dialog (re-INVITE, BYE, UPDATE, INFO,
+// PRACK, …) along the route set, to the flow the other side uses.
+func (s *Server) inDialog(req *sip.Request, tx sip.ServerTransaction) {
+	dest, transport, ok := s.nextHop(req)
+	if !ok {
+		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if mf := maxForwards(req); mf <= 0 {
+		s.reply(tx, req, 483, "Too Many Hops")
+		return
+	}
+	fwd := req.Clone()
+	setMaxForwards(fwd, maxForwards(req)-1)
+	s.popOwnRoutes(fwd)
+	fwd.SetTransport(strings.ToUpper(transport))
+	fwd.SetDestination(dest)
+	// Bounded by Timer B/F (32 s) plus margin; independent of the caller's
+	// transaction so a retransmission race cannot cut it short.
+	ctxTx, cancelTx := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancelTx()
+	clTx, err := s.client.TransactionRequest(ctxTx, fwd, sipgo.ClientRequestAddVia)
+	if err != nil {
+		s.log.Warn("in-dialog forward failed", "method", req.Method, "dest", dest, "error", err)
+		s.reply(tx, req, 503, "Service Unavailable")
+		return
+	}
+	defer clTx.Terminate()
+	if req.Method == sip.BYE {
+		s.endDialog(req.CallID().Value(), "bye")
+	}
+	for {
+		select {
+		case res := <-clTx.Responses():
+			s.send(tx, req, upstream(res, req))
+			if res.StatusCode >= 200 {
+				return
+			}
+		case <-clTx.Done():
+			s.reply(tx, req, 408, "Request Timeout")
+			return
+		case <-tx.Done():
+			return
+		case <-ctxTx.Done():
+			return
+		}
+	}
+}
+
+// ack forwards an ACK for a 2xx end to end; ACKs for our own non-2xx
+// responses were absorbed by their transaction and never get here.
+func (s *Server) ack(req *sip.Request) {
+	dest, transport, ok := s.nextHop(req)
+	if !ok {
+		return
+	}
+	fwd := req.Clone()
+	setMaxForwards(fwd, maxForwards(req)-1)
+	s.popOwnRoutes(fwd)
+	fwd.SetTransport(strings.ToUpper(transport))
+	fwd.SetDestination(dest)
+	if err := s.client.WriteRequest(fwd, sipgo.ClientRequestAddVia); err != nil {
+		s.log.Debug("ack forward failed", "dest", dest, "error", err)
+	}
+}
+
+// nextHop finds where an in-dialog request goes: to the other side's flow
+// when the dialog is ours, else to the next Route or the Request-URI.
+func (s *Server) nextHop(req *sip.Request) (string, string, bool) {
+	if dl := s.dialogs.get(req.CallID().Value()); dl != nil {
+		if tagOf(req.From().Params) == dl.callerTag {
+			return dl.callee.addr, dl.callee.transport, true
+		}
+		return dl.caller.addr, dl.caller.transport, true
+	}
+	routes := req.GetHeaders("Route")
+	for _, h := range routes {
+		rh, ok := h.(*sip.RouteHeader)
+		if !ok || s.isOwnURI(rh.Address) {
+			continue
+		}
+		return hostPort(rh.Address), transportOf(rh.Address), true
+	}
+	if len(routes) == 0 || s.isOwnURI(req.Recipient) {
+		return "", "", false
+	}
+	return hostPort(req.Recipient), transportOf(req.Recipient), true
+}
+
+// popOwnRoutes removes the Route entries that name this server (one, or two
+// after a transport change).
+func (s *Server) popOwnRoutes(req *sip.Request) {
+	for {
+		rh := req.Route()
+		if rh == nil || !s.isOwnURI(rh.Address) {
+			return
+		}
+		req.RemoveHeader("Route")
+	}
+}
+
+func hostPort(u sip.Uri) string {
+	port := u.Port
+	if port == 0 {
+		port = 5060
+	}
+	return net.JoinHostPort(strings.Trim(u.Host, "[]"), strconv.Itoa(port))
+}
+
+func transportOf(u sip.Uri) string {
+	if t, ok := u.UriParams.Get("transport"); ok && t != "" {
+		return strings.ToLower(t)
+	}
+	return "udp"
+}
+
+// endDialog removes a dialog and writes its CDR.
+func (s *Server) endDialog(callID, reason string) {
+	dl := s.dialogs.remove(callID)
+	if dl == nil {
+		return
+	}
+	s.metrics.callsActive.Dec()
+	talk := time.Since(dl.answered).Round(time.Second)
+	fields := append([]any{}, dl.cdr...)
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i] == "talk" {
+			fields[i+1] = talk.String()
+		}
+	}
+	s.cdr(append(fields, "ended_by", reason)...)
+}
+
+// cdr writes one structured line per finished call.
+func (s *Server) cdr(fields ...any) {
+	s.log.Info("cdr", fields...)
+}
+
+// upstream turns a response from a downstream branch into the one relayed to
+// the request's sender: our Via removed, addressed to the sender's flow.
+func upstream(res *sip.Response, req *sip.Request) *sip.Response {
+	out := res.Clone()
+	out.RemoveHeader("Via")
+	out.SetDestination(req.Source())
+	out.SetTransport(req.Transport())
+	return out
+}
+
+// strayResponse forwards a response that matches no client transaction — a
+// retransmitted 2xx after its INVITE transaction ended, or a second 2xx from a
+// fork — statelessly along its Via (RFC 3261 §16.7, RFC 6026): ours on top is
+// removed and the next one says where it goes. Anything else is dropped.
+func (s *Server) strayResponse(res *sip.Response) {
+	top := res.Via()
+	if top == nil || !s.ownAddrs[net.JoinHostPort(top.Host, strconv.Itoa(top.Port))] || res.StatusCode < 200 || res.StatusCode >= 300 {
+		return
+	}
+	out := res.Clone()
+	out.RemoveHeader("Via")
+	next := out.Via()
+	if next == nil {
+		return
+	}
+	host, port := next.Host, next.Port
+	if r, ok := next.Params.Get("received"); ok && r != "" {
+		host = r
+	}
+	if p, ok := next.Params.Get("rport"); ok && p != "" {
+		if n, err := strconv.Atoi(p); err == nil {
+			port = n
+		}
+	}
+	if port == 0 {
+		port = 5060
+	}
+	out.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
+	out.SetTransport(next.Transport)
+	if err := s.srv.WriteResponse(out); err != nil {
+		s.log.Debug("stray 2xx forward failed", "error", err)
+	}
+}
