@@ -3,6 +3,7 @@ package dialplan
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 )
 
@@ -35,6 +36,7 @@ var _ Store = (*MemoryStore)(nil)
 type MemoryStore struct {
 	realm string
 	snap  atomic.Pointer[Snapshot]
+	wmu   sync.Mutex // serialises writers; readers never take it
 }
 
 // StoreOption configures a store.
@@ -88,7 +90,14 @@ func (s *MemoryStore) Replace(ctx context.Context, d *Directory) error {
 	if d == nil {
 		d = &Directory{}
 	}
-	d = d.Clone()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.install(d.Clone())
+}
+
+// install applies defaults to d (owned by the caller), validates, hashes,
+// compiles and swaps it in.
+func (s *MemoryStore) install(d *Directory) error {
 	SetDefaults(d)
 	if ps := Validate(d); len(ps) > 0 {
 		return ps
@@ -96,7 +105,7 @@ func (s *MemoryStore) Replace(ctx context.Context, d *Directory) error {
 	HashPasswords(d, realmFunc(s.realm))
 	snap, err := Compile(d)
 	if err != nil {
-		return fmt.Errorf("replace directory: %w", err)
+		return fmt.Errorf("install directory: %w", err)
 	}
 	s.snap.Store(snap)
 	return nil
