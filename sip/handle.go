@@ -101,7 +101,7 @@ func (s *Server) send(tx sip.ServerTransaction, req *sip.Request, res *sip.Respo
 	}
 	s.metrics.responses.WithLabelValues(methodLabel(string(req.Method)), codeLabel(res.StatusCode)).Inc()
 	if err := tx.Respond(res); err != nil {
-		s.log.Debug("sip respond failed", "method", req.Method, "code", res.StatusCode, "error", err)
+		s.log.Warn("sip respond failed", "method", req.Method, "code", res.StatusCode, "dest", req.Source(), "error", err)
 	}
 }
 

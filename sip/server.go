@@ -101,6 +101,14 @@ type Server struct {
 	closeOnce sync.Once
 }
 
+func init() {
+	// sipgo refuses every UDP write over UDPMTUSize-200 bytes, responses
+	// included, so a 200 OK listing many contacts or a proxied INVITE with
+	// a large SDP would silently never leave. Let the kernel fragment them
+	// instead: losing them is worse than IP fragmentation.
+	sip.UDPMTUSize = 65000
+}
+
 // Counter is implemented by location stores that can report live bindings per
 // tenant for the registrations_active metric.
 type Counter interface {
