@@ -13,23 +13,45 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// Degraded wraps a readiness problem that leaves the process able to serve
+// (e.g. Redis down while cached routes and local registrations carry on):
+// /readyz answers 200 with "degraded: …" instead of 503, so a store outage
+// does not take every instance out of the load balancer at once.
+type Degraded struct{ Err error }
+
+func (d Degraded) Error() string { return "degraded: " + d.Err.Error() }
+func (d Degraded) Unwrap() error { return d.Err }
+
 // ReadyFunc reports why the process cannot take traffic, or nil when it can.
 type ReadyFunc func(ctx context.Context) error
 
-// Server is the HTTP listener for ops endpoints.
+// Server is the HTTP listener for ops endpoints and, when configured, the
+// admin API.
 type Server struct {
 	log *slog.Logger
 	ln  net.Listener
 	srv *http.Server
 }
 
+// Option configures a Server.
+type Option func(mux *http.ServeMux)
+
+// WithAPI mounts the admin API under APIPrefix. Without it the admin API is
+// disabled and only the ops endpoints answer.
+func WithAPI(api *API) Option {
+	return func(mux *http.ServeMux) { mux.Handle(APIPrefix+"/", api) }
+}
+
 // New builds the HTTP server. gatherer is what /metrics exposes; ready backs
 // /readyz.
-func New(gatherer prometheus.Gatherer, ready ReadyFunc, log *slog.Logger) *Server {
+func New(gatherer prometheus.Gatherer, ready ReadyFunc, log *slog.Logger, opts ...Option) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
 	mux := http.NewServeMux()
+	for _, opt := range opts {
+		opt(mux)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{ErrorLog: slogAdapter{log}}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -39,7 +61,15 @@ func New(gatherer prometheus.Gatherer, ready ReadyFunc, log *slog.Logger) *Serve
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := ready(ctx); err != nil {
+		err := ready(ctx)
+		var d Degraded
+		if errors.As(err, &d) {
+			// Still routing (from cache, registrations kept locally): stay
+			// in the load balancer, but say so for ops.
+			fmt.Fprintf(w, "degraded: %v\n", d.Err)
+			return
+		}
+		if err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintf(w, "not ready: %v\n", err)
 			return

@@ -43,6 +43,7 @@ func TestReadyz(t *testing.T) {
 	}{
 		{"ready", nil, http.StatusOK, "ready\n"},
 		{"not ready", errors.New("sip not listening"), http.StatusServiceUnavailable, "not ready: sip not listening\n"},
+		{"degraded store", Degraded{Err: errors.New("redis down")}, http.StatusOK, "degraded: redis down\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,6 +71,15 @@ type MediaConfig struct {
 	Ports string `yaml:"ports"`
 	// Prompts is a folder of prompt WAV files; "" = built-in prompts.
 	Prompts string `yaml:"prompts" config:"path"`
+	// Inactivity ends an attendant or screened call whose peer sends no
+	// RTP for this long; 0 = 30s, negative = never.
+	Inactivity time.Duration `yaml:"inactivity"`
+	// ScreeningTimeout is how long a screened forward's far end has to
+	// press a key after the prompt; 0 = 10s.
+	ScreeningTimeout time.Duration `yaml:"screening_timeout"`
+	// ScreeningRing is how long a screened forward rings when the forward
+	// has no timeout of its own; 0 = 30s.
+	ScreeningRing time.Duration `yaml:"screening_ring"`
 }
 
 // HTTPConfig configures the admin API and ops endpoints.
@@ -89,6 +98,9 @@ type StoreConfig struct {
 	// Redis is "" for the embedded memory store, or a redis://, rediss://,
 	// redis-sentinel:// or unix:// URL.
 	Redis string `yaml:"redis"`
+	// Timeout bounds each Redis dial, read and write (0: 100ms); a store
+	// call on the SIP path gets 1.5 times it, retry included.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Trunk is a SIP trunk to a carrier.

@@ -149,6 +149,9 @@ func (v *validator) http() {
 }
 
 func (v *validator) store() {
+	if t := v.c.Store.Timeout; t < 0 || t > 10*time.Second {
+		v.add("store.timeout", "%v: want between 0 (default 100ms) and 10s", t)
+	}
 	if v.c.Store.Redis == "" {
 		return
 	}

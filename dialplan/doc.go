@@ -18,6 +18,10 @@
 //     a Target);
 //   - the Reader and Store interfaces and MemoryStore, the embedded store
 //     that swaps Snapshots atomically so that reads never lock or allocate;
+//   - RedisStore, the directory shared by several instances in Redis, with a
+//     bounded in-process cache of compiled Views invalidated over pub/sub
+//     (docs/redis.md); package storetest holds the conformance suite every
+//     Store passes;
 //   - Demo, the embedded demo directory.
 //
 // The flow is:

@@ -157,19 +157,19 @@ func TestLoadMultipleProblems(t *testing.T) {
 		t.Fatalf("Load(%s) error = %v, want Problems", f, err)
 	}
 	want := Problems{
-		{f, 3, tp + ".main_number", `"+1415" is not an E.164 number (want + and 7-15 digits, e.g. +14155550100)`},
-		{f, 6, alice + ".extensions[1]", `"x7": an extension is 2-8 digits`},
-		{f, 8, alice + ".caller_id", "direct needs the user's direct_number"},
-		{f, 9, bob + ".password", "required (or ha1_md5 / ha1_sha256)"},
-		{f, 10, bob + ".extensions[0]", `"7001" is already user alice's extension`},
-		{f, 11, bob + ".emial", `unknown key "emial" (did you mean "email"?)`},
-		{f, 15, tp + ".groups[sales].members[1]", `"user:bob": write the user id or alias name alone, without a kind prefix`},
-		{f, 15, tp + ".groups[sales].members[2]", `"dave" is not a user id or alias of this tenant`},
-		{f, 16, tp + ".groups[sales].strategy", `"random": want simultaneous or sequential`},
-		{f, 19, tp + ".attendants[main].options[12]", `"12": an option is one key: 0-9, * or #`},
-		{f, 19, tp + ".attendants[main].options[3]", `group:support: no group "support" in this tenant`},
-		{f, 20, tp + ".attendants[main].retries", "-1: must not be negative"},
-		{f, 23, tp + ".numbers[0800]", `"0800" is not an E.164 number (want + and 7-15 digits, e.g. +14155550100)`},
+		{f, 3, tp + ".main_number", `"+1415" is not an E.164 number (want + and 7-15 digits, e.g. +14155550100)`, false},
+		{f, 6, alice + ".extensions[1]", `"x7": an extension is 2-8 digits`, false},
+		{f, 8, alice + ".caller_id", "direct needs the user's direct_number", false},
+		{f, 9, bob + ".password", "required (or ha1_md5 / ha1_sha256)", false},
+		{f, 10, bob + ".extensions[0]", `"7001" is already user alice's extension`, true},
+		{f, 11, bob + ".emial", `unknown key "emial" (did you mean "email"?)`, false},
+		{f, 15, tp + ".groups[sales].members[1]", `"user:bob": write the user id or alias name alone, without a kind prefix`, false},
+		{f, 15, tp + ".groups[sales].members[2]", `"dave" is not a user id or alias of this tenant`, false},
+		{f, 16, tp + ".groups[sales].strategy", `"random": want simultaneous or sequential`, false},
+		{f, 19, tp + ".attendants[main].options[12]", `"12": an option is one key: 0-9, * or #`, false},
+		{f, 19, tp + ".attendants[main].options[3]", `group:support: no group "support" in this tenant`, false},
+		{f, 20, tp + ".attendants[main].retries", "-1: must not be negative", false},
+		{f, 23, tp + ".numbers[0800]", `"0800" is not an E.164 number (want + and 7-15 digits, e.g. +14155550100)`, false},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load(%s) problems mismatch (-want +got):\n%s", f, diff)
@@ -262,10 +262,10 @@ func TestProblemString(t *testing.T) {
 		p    Problem
 		want string
 	}{
-		{"all", Problem{"d.yaml", 3, "tenants[a].domain", "required"}, "d.yaml:3: tenants[a].domain: required"},
-		{"no line", Problem{"d.yaml", 0, "tenants[a].domain", "required"}, "d.yaml: tenants[a].domain: required"},
-		{"no file", Problem{"", 0, "x", "bad"}, "x: bad"},
-		{"no field", Problem{"d.yaml", 2, "", "invalid YAML"}, "d.yaml:2: invalid YAML"},
+		{"all", Problem{"d.yaml", 3, "tenants[a].domain", "required", false}, "d.yaml:3: tenants[a].domain: required"},
+		{"no line", Problem{"d.yaml", 0, "tenants[a].domain", "required", false}, "d.yaml: tenants[a].domain: required"},
+		{"no file", Problem{"", 0, "x", "bad", false}, "x: bad"},
+		{"no field", Problem{"d.yaml", 2, "", "invalid YAML", false}, "d.yaml:2: invalid YAML"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,10 @@ type Problem struct {
 	Line   int    // 0 when unknown
 	Field  string // readable path of the offending field; "" for file-level problems
 	Reason string
+	// Conflict marks a problem that is a clash with something that already
+	// exists (a duplicate id, extension, alias, domain or number) rather
+	// than a malformed value; the admin API answers it with 409.
+	Conflict bool
 }
 
 // String formats the problem as "file:line: field: reason", leaving out the
@@ -38,6 +42,16 @@ func (p Problem) String() string {
 // loading and replacing can return all of them at once; use errors.As to get
 // the list back.
 type Problems []Problem
+
+// Conflict reports whether every problem is a conflict (see Problem.Conflict).
+func (ps Problems) Conflict() bool {
+	for _, p := range ps {
+		if !p.Conflict {
+			return false
+		}
+	}
+	return len(ps) > 0
+}
 
 // Error lists the problems, one per line.
 func (ps Problems) Error() string {

@@ -53,7 +53,7 @@ func validate(d *Directory) []located {
 			c.add(pos{t, "domain", ""}, tp+".domain", "%q is not a hostname", t.Domain)
 		default:
 			if prev, dup := domains[dom]; dup {
-				c.add(pos{t, "domain", ""}, tp+".domain", "%s is already the domain of %s", dom, prev)
+				c.conflict(pos{t, "domain", ""}, tp+".domain", "%s is already the domain of %s", dom, prev)
 			}
 			domains[dom] = tp
 		}
@@ -69,6 +69,12 @@ type checker struct {
 
 func (c *checker) add(at pos, field, format string, args ...any) {
 	c.probs = append(c.probs, located{Problem: Problem{Field: field, Reason: fmt.Sprintf(format, args...)}, at: at})
+}
+
+// conflict is add for a clash with something already taken (Problem.Conflict).
+func (c *checker) conflict(at pos, field, format string, args ...any) {
+	c.add(at, field, format, args...)
+	c.probs[len(c.probs)-1].Conflict = true
 }
 
 // tenantIndex is what targets and members of one tenant may refer to.
@@ -107,7 +113,7 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 		case !idPattern.MatchString(g.ID):
 			c.add(pos{g, "id", ""}, gp+".id", "%q: use only a-z, 0-9, '.', '_' and '-' (lowercase)", g.ID)
 		case x.groups[g.ID] != nil:
-			c.add(pos{g, "id", ""}, gp+".id", "duplicate group id %q", g.ID)
+			c.conflict(pos{g, "id", ""}, gp+".id", "duplicate group id %q", g.ID)
 		default:
 			x.groups[g.ID] = g
 		}
@@ -124,7 +130,7 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 		case !idPattern.MatchString(a.ID):
 			c.add(pos{a, "id", ""}, ap+".id", "%q: use only a-z, 0-9, '.', '_' and '-' (lowercase)", a.ID)
 		case x.attendants[a.ID] != nil:
-			c.add(pos{a, "id", ""}, ap+".id", "duplicate attendant id %q", a.ID)
+			c.conflict(pos{a, "id", ""}, ap+".id", "duplicate attendant id %q", a.ID)
 		default:
 			x.attendants[a.ID] = a
 		}
@@ -144,7 +150,7 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 		case !idPattern.MatchString(u.ID):
 			c.add(pos{u, "id", ""}, up+".id", "%q: use only a-z, 0-9, '.', '_' and '-' (lowercase)", u.ID)
 		case x.users[u.ID] != nil:
-			c.add(pos{u, "id", ""}, up+".id", "duplicate user id %q", u.ID)
+			c.conflict(pos{u, "id", ""}, up+".id", "duplicate user id %q", u.ID)
 		default:
 			if c.claim(&x, pos{u, "id", ""}, up+".id", u.ID, "user "+u.ID+"'s id") {
 				x.users[u.ID] = u
@@ -167,7 +173,7 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 				continue
 			}
 			if x.groups[a] != nil {
-				c.add(at, fp, "%q is already a group id", a)
+				c.conflict(at, fp, "%q is already a group id", a)
 				continue
 			}
 			if c.claim(&x, at, fp, a, "an alias of user "+u.ID) {
@@ -217,7 +223,7 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 // collision; it reports whether the name was free.
 func (c *checker) claim(x *tenantIndex, at pos, field, name, owner string) bool {
 	if prev, taken := x.names[name]; taken {
-		c.add(at, field, "%q is already %s", name, prev)
+		c.conflict(at, field, "%q is already %s", name, prev)
 		return false
 	}
 	x.names[name] = owner
@@ -237,7 +243,7 @@ func (c *checker) user(t *Tenant, u *User, up string, direct map[string]string) 
 	if n := u.DirectNumber; n != "" && c.e164(pos{u, "direct_number", ""}, up+".direct_number", n) {
 		switch {
 		case direct[n] != "":
-			c.add(pos{u, "direct_number", ""}, up+".direct_number", "%s is already user %s's direct number", n, direct[n])
+			c.conflict(pos{u, "direct_number", ""}, up+".direct_number", "%s is already user %s's direct number", n, direct[n])
 		case n == t.MainNumber:
 			c.add(pos{u, "direct_number", ""}, up+".direct_number", "%s is the tenant's main_number; a direct number rings only its user", n)
 		default:
@@ -339,7 +345,7 @@ func (c *checker) numbers(x *tenantIndex, t *Tenant, tp, dom string, direct map[
 			return
 		}
 		if prev, taken := c.numberOwner[n]; taken && prev != dom {
-			c.add(at, field, "%s is already owned by tenant %s", n, prev)
+			c.conflict(at, field, "%s is already owned by tenant %s", n, prev)
 			return
 		}
 		c.numberOwner[n] = dom
@@ -357,7 +363,7 @@ func (c *checker) numbers(x *tenantIndex, t *Tenant, tp, dom string, direct map[
 			continue
 		}
 		if id, ok := direct[n]; ok && target != "user:"+id {
-			c.add(at, fp, "%s is user %s's direct_number, so it must route to user:%s (got %s)", n, id, id, target)
+			c.conflict(at, fp, "%s is user %s's direct_number, so it must route to user:%s (got %s)", n, id, id, target)
 		}
 		owned(at, fp, n)
 	}

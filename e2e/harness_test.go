@@ -69,6 +69,10 @@ var (
 type options struct {
 	MinExpires     string // default 60s
 	DefaultExpires string // default 1h
+	Directory      string // directory YAML; default directoryYAML
+	Trunk          string // host:port of the fake carrier; "" = no trunk
+	TrunkFrom      string // inbound_from of the trunk; default the carrier's IP/32
+	Media          string // YAML of the media: section (attendant/screening tests); "" = defaults
 }
 
 // server is one running switchboard process.
@@ -106,8 +110,22 @@ directory: directory.yaml
 log: {level: info, format: json}
 shutdown_timeout: 5s
 `, addr, opt.MinExpires, opt.DefaultExpires)
+	if opt.Trunk != "" {
+		from := opt.TrunkFrom
+		if from == "" {
+			host, _, _ := net.SplitHostPort(opt.Trunk)
+			from = host + "/32"
+		}
+		cfg += fmt.Sprintf("trunks:\n  - {name: carrier, address: %q, inbound_from: [%q]}\n", opt.Trunk, from)
+	}
+	if opt.Media != "" {
+		cfg += "media:\n" + opt.Media
+	}
+	if opt.Directory == "" {
+		opt.Directory = directoryYAML
+	}
 	writeFile(t, filepath.Join(dir, "config.yaml"), cfg)
-	writeFile(t, filepath.Join(dir, "directory.yaml"), directoryYAML)
+	writeFile(t, filepath.Join(dir, "directory.yaml"), opt.Directory)
 
 	s := &server{Addr: addr, stderr: &syncBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(binary, "serve", "-config", filepath.Join(dir, "config.yaml"))

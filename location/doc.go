@@ -8,4 +8,7 @@
 // every implementation only has to make that read-modify-write atomic per AOR.
 // Expired bindings are never returned; the memory store drops them with one
 // sweeper goroutine and a per-shard expiry heap, not a timer per binding.
+// Redis keeps one hash per AOR shared by every instance, mirrored in memory so
+// that registrations survive a Redis outage and are written back after it
+// (docs/redis.md).
 package location

@@ -1,9 +1,12 @@
 package location
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"hash/maphash"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -211,4 +214,25 @@ func (h *expiryHeap) Pop() any {
 	r.index = -1
 	*h = old[:len(old)-1]
 	return r
+}
+
+// All returns the live bindings of every AOR of a tenant ("" = every
+// tenant), sorted by AOR then contact.
+func (m *Memory) All(tenant string) []Binding {
+	now := m.now()
+	var out []Binding
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		for _, r := range s.records {
+			if tenant == "" || r.tenant == tenant {
+				out = append(out, live(r.bindings, now)...)
+			}
+		}
+		s.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b Binding) int {
+		return cmp.Or(strings.Compare(a.AOR, b.AOR), strings.Compare(a.Contact, b.Contact))
+	})
+	return out
 }

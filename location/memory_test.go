@@ -188,3 +188,36 @@ func BenchmarkMemoryLookup(b *testing.B) {
 		}
 	}
 }
+
+func TestMemoryAll(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{now: time.Unix(1000, 0)}
+	m := NewMemory(clk.Now)
+	reg := func(aor, tenant, contact string, ttl time.Duration) {
+		t.Helper()
+		_, err := m.Update(ctx, aor, tenant, func(now time.Time, cur []Binding) ([]Binding, error) {
+			return append(append([]Binding(nil), cur...), Binding{AOR: aor, Tenant: tenant, Contact: contact, Expires: now.Add(ttl)}), nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg("john@acme", "acme", "sip:j2@2", time.Hour)
+	reg("john@acme", "acme", "sip:j1@1", time.Minute)
+	reg("alice@acme", "acme", "sip:a@1", time.Hour)
+	reg("zed@globex", "globex", "sip:z@1", time.Hour)
+
+	if got := contacts(m.All("acme")); fmt.Sprint(got) != "[sip:a@1 sip:j1@1 sip:j2@2]" {
+		t.Errorf("All(acme) = %v, want alice's then john's contacts, sorted", got)
+	}
+	if got := len(m.All("")); got != 4 {
+		t.Errorf("len(All(\"\")) = %d, want 4", got)
+	}
+	clk.Advance(2 * time.Minute)
+	if got := contacts(m.All("acme")); fmt.Sprint(got) != "[sip:a@1 sip:j2@2]" {
+		t.Errorf("All(acme) after expiry = %v, want the expired contact gone", got)
+	}
+	if got := m.All("nope"); len(got) != 0 {
+		t.Errorf("All(nope) = %v, want none", got)
+	}
+}

@@ -42,7 +42,8 @@ type call struct {
 	setupObs bool // call_setup_seconds observed
 	final    bool // the caller's transaction has a final response
 	answered *branch
-	outcome  string // CDR/metric result
+	outcome  string          // CDR/metric result
+	ended    routing.Outcome // how the last step that ended without an answer ended
 }
 
 type branch struct {
@@ -143,8 +144,11 @@ func (c *call) pending() int {
 	n := 0
 	for _, b := range c.branches {
 		// The answered branch stays in sipgo's Accepted state for Timer M;
-		// the call is set up and need not wait for it.
-		if !b.done && b != c.answered {
+		// the call is set up and need not wait for it. A branch with a final
+		// response is finished too: its transaction only lingers for Timer D
+		// (32 s on UDP) to absorb retransmissions, and waiting for it kept
+		// every cancelled or unanswered call in calls_active for 32 s.
+		if !b.done && b.final == nil && b != c.answered {
 			n++
 		}
 	}
@@ -166,22 +170,27 @@ func (c *call) startStep(i int) {
 			c.outbound(st)
 		case routing.Forward:
 			if st.Screening {
-				// Press-1 screening needs the media B2BUA (issue 7); until
-				// then the step is skipped as if the far end were unavailable.
-				c.s.log.Warn("screened forward not available yet; skipping step", "tenant", c.view.Tenant.Domain)
-				if c.continueOn(st.ContinueOn, routing.Unavailable) {
+				// B2BUA hook: press-1 screening runs on this goroutine (screening.go).
+				if c.screen(st) {
 					continue
 				}
-				c.respond(480, "Temporarily Unavailable", "unavailable")
 				return
 			}
 			c.forward(st)
 			timeout = st.Timeout
 		case routing.Attendant:
-			c.respond(501, "Attendant Not Available", "unavailable")
+			// B2BUA hook: answer and hand the call to the attendant (attendant.go).
+			c.attendant(st)
 			return
 		case routing.Reject:
-			c.respond(st.Code, st.Reason, resultFor(st.Code))
+			result := resultFor(st.Code)
+			if st.Code == 480 && c.ended == routing.NoAnswer {
+				// The plan's closing 480 after phones rang out: the call was
+				// not answered, not unavailable (metrics and CDR said
+				// "unavailable" for every unanswered call).
+				result = "no_answer"
+			}
+			c.respond(st.Code, st.Reason, result)
 			return
 		default:
 			c.respond(500, "Server Internal Error", "failed")
@@ -271,6 +280,11 @@ func (c *call) read(b *branch) {
 	}
 	for {
 		select {
+		case <-c.ctx.Done():
+			// The call is over; only retransmissions are left, which the
+			// transaction absorbs. Without this the goroutine waited for
+			// Timer D.
+			return
 		case res := <-b.tx.Responses():
 			if !send(branchEvent{b: b, res: res}) {
 				return
@@ -387,8 +401,11 @@ func (c *call) onEvent(ev branchEvent) {
 			c.final = true
 			c.outcome = "answered"
 			c.timer.Stop()
-			c.relay(res)
+			// Track the dialog before relaying the 2xx: a fast caller's BYE
+			// could otherwise arrive first, miss the table, and leave the
+			// call in calls_active until MaxCallAge.
 			c.s.dialogs.add(c, b, res)
+			c.relay(res)
 			c.cancelAll(`SIP;cause=200;text="Call completed elsewhere"`)
 			return
 		}
@@ -492,6 +509,7 @@ func (c *call) onStepEnd(o routing.Outcome, best *sip.Response) {
 	}
 	c.timer.Stop()
 	c.cancelStep()
+	c.ended = o
 	if c.continueOn(stepContinue(c.plan.Steps[c.step]), o) {
 		c.startStep(c.step + 1)
 		return
@@ -556,6 +574,9 @@ func (c *call) sendCancel(b *branch, reason string) {
 	if reason != "" {
 		r.AppendHeader(sip.NewHeader("Reason", reason))
 	}
+	// Content-Length: 0 is required on TCP, where it frames the message;
+	// without it the phone's parser waited for a body and dropped the CANCEL.
+	r.SetBody(nil)
 	r.SetTransport(b.req.Transport())
 	r.SetDestination(b.dest)
 	tx, err := c.s.client.TransactionRequest(context.Background(), r, func(*sipgo.Client, *sip.Request) error { return nil })

@@ -31,6 +31,11 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}()
 
+	// B2BUA hook: requests inside the attendant's and screening's own
+	// dialogs go to them, not to the proxy (b2bua.go).
+	if s.b2b.request(req, tx) {
+		return
+	}
 	if req.IsAck() {
 		// ACKs for our own non-2xx responses are absorbed by their
 		// transaction; what reaches us is the end-to-end ACK of a 2xx.

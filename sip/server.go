@@ -45,6 +45,9 @@ type Config struct {
 	Trunks         []Trunk
 	// MaxCallAge drops a confirmed call whose BYE never came (default 12h).
 	MaxCallAge time.Duration
+	// Media configures the calls switchboard answers itself (attendant,
+	// screening); see MediaConfig for the defaults.
+	Media MediaConfig
 }
 
 func (c *Config) setDefaults() {
@@ -84,6 +87,7 @@ type Server struct {
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
 	client *sipgo.Client
+	b2b    *b2bua // attendant and screening calls (b2bua.go)
 
 	trunkNames []string
 	dialogs    dialogs
@@ -168,6 +172,10 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 		return nil, fmt.Errorf("sip client: %w", err)
 	}
 	s.ua, s.srv, s.client = ua, srv, client
+	if s.b2b, err = newB2BUA(s, cfg.Media, reg); err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip media: %w", err)
+	}
 	for _, m := range []sip.RequestMethod{sip.REGISTER, sip.OPTIONS, sip.INVITE, sip.ACK, sip.BYE,
 		sip.CANCEL, sip.INFO, sip.UPDATE, sip.PRACK, sip.SUBSCRIBE, sip.NOTIFY, sip.REFER,
 		sip.MESSAGE, sip.PUBLISH} {
@@ -296,6 +304,7 @@ loop:
 // requests still in flight leave through them.
 func (s *Server) shutdown(drain time.Duration) {
 	s.draining.Store(true)
+	s.b2b.shutdown(drain) // B2BUA calls hang up both legs while the sockets are open
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
 	select {
@@ -310,6 +319,7 @@ func (s *Server) shutdown(drain time.Duration) {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.ready.Store(false)
+		s.b2b.shutdown(time.Second)
 		s.closeSockets()
 		s.srv.Close()
 		s.ua.Close()

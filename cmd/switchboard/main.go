@@ -1,6 +1,7 @@
 // Command switchboard is the hosted-PBX engine: `switchboard serve` runs it,
-// `switchboard check` validates a configuration, `switchboard version` prints
-// the build.
+// `switchboard check` validates a configuration, `switchboard import` and
+// `switchboard users|numbers|tenants|groups|attendants …` are clients of the
+// admin API, `switchboard version` prints the build.
 package main
 
 import (
@@ -18,10 +19,17 @@ const usage = `switchboard — hosted-PBX call-routing engine
 Usage:
   switchboard serve [-config FILE] [flags]   run the PBX (no -config: the embedded demo)
   switchboard check -config FILE             validate the config and directory files
+  switchboard import -tenant DOMAIN FILE.csv bulk-import users through the admin API
+  switchboard users|numbers|tenants|groups|attendants list|get|add|set|delete …
+                                             manage the directory through the admin API
+  switchboard directory import|export -config FILE [-force]
+                                             move the directory between its file and Redis
   switchboard version                        print the version
 
 Run "switchboard serve -h" for the flags; SWITCHBOARD_* environment variables
-override the config file and flags override both.
+override the config file and flags override both. The admin client commands
+take -server URL and -token TOKEN (or SWITCHBOARD_SERVER, SWITCHBOARD_TOKEN)
+and -json; "switchboard users -h" lists their flags.
 `
 
 func main() {
@@ -40,6 +48,12 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		return serve(ctx, args[1:], environ, stdout, stderr)
 	case "check":
 		return check(args[1:], environ, stdout, stderr)
+	case "directory":
+		return directory(context.Background(), args[1:], environ, stdout, stderr)
+	case "import":
+		return importCSV(context.Background(), args[1:], environ, stdout, stderr)
+	case "users", "numbers", "tenants", "groups", "attendants":
+		return runNoun(context.Background(), findNoun(args[0]), args[1:], environ, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "switchboard", version())
 		return 0

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -20,7 +21,6 @@ import (
 	"github.com/switchboard/switchboard/admin"
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/dialplan"
-	"github.com/switchboard/switchboard/location"
 	"github.com/switchboard/switchboard/sip"
 	"github.com/switchboard/switchboard/sip/auth"
 )
@@ -34,6 +34,7 @@ import (
 func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on `host:port` (default: off; for profiling only)")
 	cfg, err := config.FromArgs(fs, args, environ)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -43,6 +44,15 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
+	if *pprofAddr != "" {
+		addr, closePprof, err := listenPprof(*pprofAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "switchboard: %v\n", err)
+			return 1
+		}
+		defer closePprof()
+		log.Info("pprof listening", "addr", "http://"+addr+"/debug/pprof/")
+	}
 
 	dir, demo, err := loadDirectory(cfg)
 	if err != nil {
@@ -52,15 +62,15 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	if demo != nil && cfg.SIP.DefaultTenant == "" {
 		cfg.SIP.DefaultTenant = dir.Tenants[0].Domain
 	}
-	store := dialplan.NewMemoryStore(dialplan.WithRealm(cfg.SIP.Realm))
-	if err := store.Replace(ctx, dir); err != nil {
-		fmt.Fprintf(stderr, "switchboard: invalid directory:\n%v\n", err)
-		return 1
-	}
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	loc := location.NewMemory(nil)
+	st, err := openStores(ctx, cfg, dir, reg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	store, loc := st.dir, st.loc
 
 	sipCfg, err := sipConfig(cfg)
 	if err != nil {
@@ -76,12 +86,20 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
+	apiOpts, err := adminOptions(cfg.HTTP.AdminToken, store, loc, sipSrv, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	}
 	httpSrv := admin.New(reg, func(ctx context.Context) error {
 		if !sipSrv.Ready() {
 			return errors.New("sip not listening")
 		}
+		if err := st.Health(ctx); err != nil {
+			return admin.Degraded{Err: err}
+		}
 		return nil
-	}, log)
+	}, log, apiOpts...)
 	if err := httpSrv.Listen(cfg.HTTP.Listen); err != nil {
 		sipSrv.Close()
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
@@ -98,7 +116,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		defer stopHTTP()
 		return sipSrv.Serve(gctx, cfg.ShutdownTimeout)
 	})
-	g.Go(func() error { return loc.Run(gctx, time.Second) })
+	g.Go(func() error { return st.Run(gctx) })
 	g.Go(func() error { return httpSrv.Serve(httpCtx, 5*time.Second) })
 	log.Info("switchboard started", "sip", sipSrv.Addrs(), "http", httpSrv.Addr(), "version", version())
 	if err := g.Wait(); err != nil {
@@ -141,6 +159,16 @@ func sipConfig(cfg config.Config) (sip.Config, error) {
 		MaxExpires:     cfg.SIP.MaxExpires,
 		DefaultExpires: cfg.SIP.DefaultExpires,
 		UDPReadBuffer:  cfg.SIP.UDPReadBuffer,
+		Media: sip.MediaConfig{ // attendant and screening media
+			Ports:            cfg.Media.Ports,
+			Prompts:          cfg.Media.Prompts,
+			Inactivity:       cfg.Media.Inactivity,
+			ScreeningTimeout: cfg.Media.ScreeningTimeout,
+			ScreeningRing:    cfg.Media.ScreeningRing,
+		},
+	}
+	if addr, err := netip.ParseAddr(cfg.Media.Address); err == nil {
+		sc.Media.Addr = addr
 	}
 	for _, l := range ls {
 		sc.Listen = append(sc.Listen, sip.Listener{Network: l.Network, Addr: l.Addr})

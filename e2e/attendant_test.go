@@ -1,0 +1,213 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+const (
+	mainNumber  = "+14155550100" // attendant:main
+	quickNumber = "+14155550199" // attendant:quick
+	pstnCaller  = "+14085559999"
+)
+
+// Fill bytes of the phones' audio: who is heard where.
+const (
+	fillPSTN    = 0x11
+	fillCarrier = 0x22
+	fillAlice   = 0xA1
+	fillBob     = 0xB0
+	fillCarol   = 0xC0
+)
+
+// wantBridged waits until each of a and b hears the other's audio.
+func wantBridged(t *testing.T, a, b *mediaPhone) {
+	t.Helper()
+	waitUntil(t, 5*time.Second, a.name+" hears "+b.name, func() bool { return a.receivedFill(b.fill) >= 25 })
+	waitUntil(t, 5*time.Second, b.name+" hears "+a.name, func() bool { return b.receivedFill(a.fill) >= 25 })
+}
+
+// answerAndHearGreeting calls an attendant number and waits for 0.5 s of
+// greeting RTP (PCMU) while the call streams its own audio.
+func answerAndHearGreeting(t *testing.T, e *b2bEnv, number string) {
+	t.Helper()
+	e.pstn.call(number, pstnCaller, nil)
+	e.pstn.waitFinal(200, 5*time.Second)
+	waitUntil(t, 5*time.Second, "greeting RTP", func() bool { return e.pstn.received(0) >= 25 })
+}
+
+func TestAttendantPress1RingsSales(t *testing.T) {
+	t.Parallel()
+	e := newB2BEnv(t)
+	alice := e.phone(t, alice, fillAlice, answer{Ring: true, Code: 200, After: 300 * time.Millisecond})
+	bob := e.phone(t, bob, fillBob, answer{Ring: true}) // rings until cancelled
+	answerAndHearGreeting(t, e, mainNumber)
+	if n := e.pstn.received(101); n != 0 {
+		t.Errorf("caller received %d telephone-event packets, want none", n)
+	}
+	e.pstn.pressRTP('1') // barge-in: the greeting (6 s) is still playing
+	alice.waitRequest(sip.INVITE, 5*time.Second)
+	bob.waitRequest(sip.INVITE, 5*time.Second)
+	bob.waitRequest(sip.CANCEL, 5*time.Second)
+	wantBridged(t, e.pstn, alice)
+	e.pstn.bye()
+	alice.waitRequest(sip.BYE, 5*time.Second)
+	e.wantIdle(t, map[string]float64{
+		selections("1"):                     1,
+		decisions("attendant"):              1,
+		decisions("group"):                  1,
+		callsTotal("attendant", "answered"): 1,
+	})
+}
+
+func TestAttendantDialByExtension(t *testing.T) {
+	t.Parallel()
+	e := newB2BEnv(t)
+	alice := e.phone(t, alice, fillAlice, answer{Ring: true, Code: 200})
+	bob := e.phone(t, bob, fillBob, answer{Ring: true, Code: 200})
+	answerAndHearGreeting(t, e, mainNumber)
+	e.pstn.pressRTPKeys("7001")
+	alice.waitRequest(sip.INVITE, 5*time.Second)
+	wantBridged(t, e.pstn, alice)
+	if n := len(bob.requests(sip.INVITE)); n != 0 {
+		t.Errorf("bob rang %d times for 7001, want 0", n)
+	}
+	// The callee hangs up: the caller gets our BYE.
+	alice.bye()
+	waitUntil(t, 5*time.Second, "caller gets BYE", e.pstn.gotBye)
+	e.wantIdle(t, map[string]float64{selections("extension"): 1})
+}
+
+func TestAttendantTimeoutFallback(t *testing.T) {
+	t.Parallel()
+	e := newB2BEnv(t)
+	carol := e.phone(t, carol, fillCarol, answer{Ring: true, Code: 200})
+	e.pstn.call(quickNumber, pstnCaller, nil)
+	e.pstn.waitFinal(200, 5*time.Second)
+	// Silence: the 0.4 s custom greeting plays, 1 s timeout, once more
+	// (retries: 1), 1 s timeout, then the fallback rings.
+	carol.waitRequest(sip.INVITE, 10*time.Second)
+	if got := e.pstn.received(0); got < 36 || got > 50 {
+		t.Errorf("greeting packets before the fallback rang = %d, want about 40 (two 0.4 s plays)", got)
+	}
+	wantBridged(t, e.pstn, carol)
+	e.pstn.bye()
+	carol.waitRequest(sip.BYE, 5*time.Second)
+	e.wantIdle(t, map[string]float64{selections("timeout"): 1})
+}
+
+func TestAttendantInvalidThenValid(t *testing.T) {
+	t.Parallel()
+	e := newB2BEnv(t)
+	alice := e.phone(t, alice, fillAlice, answer{Ring: true, Code: 200})
+	e.phone(t, bob, fillBob, answer{Ring: true})
+	answerAndHearGreeting(t, e, mainNumber)
+	e.pstn.pressRTP('9') // no option, no extension starts with 9
+	e.srv.waitMetric(t, selections("invalid"), 1, 5*time.Second)
+	// The "invalid" prompt (2 s) plays to its end, then the greeting again.
+	n := e.pstn.received(0)
+	waitUntil(t, 10*time.Second, "invalid prompt and greeting", func() bool { return e.pstn.received(0) >= n+125 })
+	e.pstn.pressRTP('1')
+	alice.waitRequest(sip.INVITE, 5*time.Second)
+	wantBridged(t, e.pstn, alice)
+	e.pstn.bye()
+	e.wantIdle(t, map[string]float64{selections("invalid"): 1, selections("1"): 1})
+}
+
+func TestAttendantCallerHangsUp(t *testing.T) {
+	t.Run("during greeting", func(t *testing.T) {
+		t.Parallel()
+		e := newB2BEnv(t)
+		alice := e.phone(t, alice, fillAlice, answer{Ring: true, Code: 200})
+		answerAndHearGreeting(t, e, mainNumber)
+		e.pstn.bye()
+		e.wantIdle(t, map[string]float64{callsTotal("attendant", "answered"): 1})
+		if n := len(alice.requests(sip.INVITE)); n != 0 {
+			t.Errorf("alice rang %d times, want 0", n)
+		}
+	})
+	t.Run("during ringing", func(t *testing.T) {
+		t.Parallel()
+		e := newB2BEnv(t)
+		alice := e.phone(t, alice, fillAlice, answer{Ring: true})
+		bob := e.phone(t, bob, fillBob, answer{Ring: true})
+		answerAndHearGreeting(t, e, mainNumber)
+		e.pstn.pressRTP('1')
+		alice.waitRequest(sip.INVITE, 5*time.Second)
+		bob.waitRequest(sip.INVITE, 5*time.Second)
+		e.pstn.bye()
+		alice.waitRequest(sip.CANCEL, 5*time.Second)
+		bob.waitRequest(sip.CANCEL, 5*time.Second)
+		e.wantIdle(t, map[string]float64{selections("1"): 1})
+	})
+}
+
+func TestAttendantNoRTPEndsCall(t *testing.T) {
+	t.Parallel()
+	e := newB2BEnv(t)
+	e.pstn.mute.Store(true)
+	e.pstn.call(mainNumber, pstnCaller, nil)
+	e.pstn.waitFinal(200, 5*time.Second)
+	// media.inactivity is 3 s in the test config.
+	waitUntil(t, 8*time.Second, "BYE after RTP inactivity", e.pstn.gotBye)
+	e.wantIdle(t, nil)
+}
+
+func TestAttendantBadSDP(t *testing.T) {
+	t.Parallel()
+	e := newB2BEnv(t)
+	for _, c := range []struct {
+		name string
+		sdp  string
+		code int
+	}{
+		{"only unsupported codecs", "v=0\r\no=- 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18 9\r\na=rtpmap:18 G729/8000\r\na=rtpmap:9 G722/8000\r\n", 488},
+		{"malformed", "v=0\r\nthis is not SDP\r\n", 400},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.pstn.call(mainNumber, pstnCaller, []byte(c.sdp))
+			e.pstn.waitFinal(c.code, 5*time.Second)
+		})
+	}
+	e.wantIdle(t, nil)
+}
+
+// TestAttendantSIPpDTMF has SIPp call the attendant and press 1 by replaying
+// the RFC 4733 capture SIPp ships (testdata/sipp/attendant_dtmf.xml).
+// Nobody is registered in sales, so the attendant says goodbye and hangs up.
+func TestAttendantSIPpDTMF(t *testing.T) {
+	sipp := sippPath(t)
+	const pcap = "/usr/share/sip-tester/dtmf_2833_1.pcap"
+	if _, err := os.Stat(pcap); err != nil {
+		t.Skipf("no DTMF capture: %v", err)
+	}
+	t.Parallel()
+	e := newB2BEnv(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sipp, "-sf", filepath.Join(repoRoot(), "testdata", "sipp", "attendant_dtmf.xml"),
+		"-s", mainNumber, "-i", "127.0.0.2", "-mi", "127.0.0.2", "-p", strconv.Itoa(freePort(t)),
+		"-mp", strconv.Itoa(40000+2*int(b2bPortBase.Add(1))), "-m", "1", "-t", "u1",
+		"-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err", e.srv.Addr)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		logs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
+		for _, f := range logs {
+			b, _ := os.ReadFile(f)
+			t.Logf("%s:\n%s", filepath.Base(f), b)
+		}
+		t.Fatalf("sipp: %v\n%s", err, tail(out, 3000))
+	}
+	e.wantIdle(t, map[string]float64{
+		selections("1"): 1,
+		`switchboard_dtmf_events_total{source="rfc4733"}`: 1,
+	})
+}

@@ -1,0 +1,304 @@
+package location
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// versionField is the AOR hash's change counter for the optimistic update;
+// no contact URI can be named like it.
+const versionField = "#v"
+
+// casRetries bounds the optimistic retries of one update.
+const casRetries = 8
+
+// updateScript applies an update computed from the hash read at version
+// ARGV[1], or returns 0 when the hash changed since.
+//
+// KEYS: the AOR hash, the tenant's index (sorted set of "aor\ncontact" by
+// expiry), the set of tenants. ARGV: expected version, TTL in ms (0 deletes
+// the key), aor, tenant, the number of contacts to set, then per contact
+// field, value and expiry (ms), then the contacts to delete.
+var updateScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], '#v') or '0'
+if v ~= ARGV[1] then return 0 end
+local n = tonumber(ARGV[5])
+local i = 6
+for _ = 1, n do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1])
+  redis.call('ZADD', KEYS[2], ARGV[i+2], ARGV[3] .. '\n' .. ARGV[i])
+  i = i + 3
+end
+while i <= #ARGV do
+  redis.call('HDEL', KEYS[1], ARGV[i])
+  redis.call('ZREM', KEYS[2], ARGV[3] .. '\n' .. ARGV[i])
+  i = i + 1
+end
+if ARGV[2] == '0' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HINCRBY', KEYS[1], '#v', 1)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('SADD', KEYS[3], ARGV[4])
+end
+return 1
+`)
+
+// stored is one AOR hash as read.
+type stored struct {
+	version  string            // "0" when absent
+	raw      map[string]string // contact -> encoded binding
+	bindings []Binding         // live ones, in order
+}
+
+// read fetches an AOR's hash and the epoch key in one round trip; a
+// changed epoch is errEpoch.
+func (r *Redis) read(ctx context.Context, aor string) (stored, error) {
+	var all *redis.MapStringStringCmd
+	var epoch *redis.StringCmd
+	if _, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		all = p.HGetAll(ctx, r.aorKey(aor))
+		epoch = p.Get(ctx, r.epochKey)
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
+		return stored{}, err
+	}
+	if want := r.currentEpoch(); want != "" && epoch.Val() != want {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+		return stored{}, errEpoch
+	}
+	st := stored{version: "0", raw: all.Val()}
+	now := r.now()
+	type ordered struct {
+		o int
+		b Binding
+	}
+	var bs []ordered
+	for field, val := range st.raw {
+		if field == versionField {
+			st.version = val
+			continue
+		}
+		b, o, err := decodeBinding(aor, field, val)
+		if err != nil {
+			return stored{}, fmt.Errorf("binding %s of %s: %w", field, aor, err)
+		}
+		if !b.Expired(now) {
+			bs = append(bs, ordered{o, b})
+		}
+	}
+	slices.SortFunc(bs, func(a, b ordered) int { return a.o - b.o })
+	for _, x := range bs {
+		st.bindings = append(st.bindings, x.b)
+	}
+	return st, nil
+}
+
+// update is the optimistic read-modify-write of one AOR: read the hash,
+// run fn on the live bindings, write only the contacts whose encoding
+// changed and delete the ones gone (expired included), if the hash did not
+// change meanwhile. fn's error comes back as appErr.
+func (r *Redis) update(ctx context.Context, op, aor, tenant string, fn UpdateFunc) (out []Binding, appErr, err error) {
+	err = r.rdb.Call(ctx, op, func(ctx context.Context) error {
+		for range casRetries {
+			st, err := r.read(ctx, aor)
+			if err != nil {
+				return err
+			}
+			now := r.now()
+			next, err := fn(now, st.bindings)
+			if err != nil {
+				appErr = err
+				return nil
+			}
+			next = live(next, now)
+			args := []any{st.version, "0", aor, tenant, 0}
+			var latest time.Time
+			for i := range next {
+				b := &next[i]
+				b.AOR = aor
+				if b.Tenant == "" {
+					b.Tenant = tenant
+				}
+				latest = later(latest, b.Expires)
+				enc := encodeBinding(b, i)
+				if st.raw[b.Contact] == enc {
+					continue
+				}
+				args = append(args, b.Contact, enc, b.Expires.UnixMilli())
+				args[4] = args[4].(int) + 1
+			}
+			for field := range st.raw {
+				if field != versionField && !slices.ContainsFunc(next, func(b Binding) bool { return b.Contact == field }) {
+					args = append(args, field)
+				}
+			}
+			if len(next) > 0 {
+				// TTL: the longest binding's, plus a second so that the key
+				// outlives it; stale keys are never read as live anyway.
+				args[1] = latest.Sub(now).Milliseconds() + 1000
+			}
+			ok, err := updateScript.Run(ctx, r.rdb, []string{r.aorKey(aor), r.tenantKey(tenant), r.tenantsKey}, args...).Int()
+			if err != nil {
+				return err
+			}
+			if ok == 1 {
+				out = next
+				return nil
+			}
+		}
+		return fmt.Errorf("update %s: too many concurrent updates", aor)
+	})
+	return out, appErr, err
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// wireBinding is a binding as stored in the AOR hash; the AOR is the key
+// and the contact the field, so neither is repeated. Times are Unix
+// nanoseconds.
+type wireBinding struct {
+	Order     int     `json:"o"`
+	Tenant    string  `json:"t,omitempty"`
+	Expires   int64   `json:"e"`
+	Q         float32 `json:"q,omitempty"`
+	CallID    string  `json:"ci,omitempty"`
+	CSeq      uint32  `json:"cs,omitempty"`
+	Source    string  `json:"src,omitempty"`
+	Transport string  `json:"tr,omitempty"`
+	LocalAddr string  `json:"la,omitempty"`
+	UserAgent string  `json:"ua,omitempty"`
+	Instance  string  `json:"in,omitempty"`
+	Updated   int64   `json:"u,omitempty"`
+}
+
+func encodeBinding(b *Binding, order int) string {
+	w := wireBinding{
+		Order: order, Tenant: b.Tenant, Expires: b.Expires.UnixNano(), Q: b.Q, CallID: b.CallID, CSeq: b.CSeq,
+		Source: b.Source, Transport: b.Transport, LocalAddr: b.LocalAddr, UserAgent: b.UserAgent,
+		Instance: b.Instance,
+	}
+	if !b.Updated.IsZero() {
+		w.Updated = b.Updated.UnixNano()
+	}
+	buf, _ := json.Marshal(w) // cannot fail: plain fields
+	return string(buf)
+}
+
+func decodeBinding(aor, contact, s string) (Binding, int, error) {
+	var w wireBinding
+	if err := json.Unmarshal([]byte(s), &w); err != nil {
+		return Binding{}, 0, err
+	}
+	b := Binding{
+		AOR: aor, Tenant: w.Tenant, Contact: contact, Expires: time.Unix(0, w.Expires), Q: w.Q,
+		CallID: w.CallID, CSeq: w.CSeq, Source: w.Source, Transport: w.Transport, LocalAddr: w.LocalAddr,
+		UserAgent: w.UserAgent, Instance: w.Instance,
+	}
+	if w.Updated != 0 {
+		b.Updated = time.Unix(0, w.Updated)
+	}
+	return b, w.Order, nil
+}
+
+// Counts returns the live bindings per tenant, read from Redis (so every
+// instance reports the same, cluster-wide figure); while Redis cannot
+// answer, the last figures read, or this instance's own when there are none.
+// Expired index entries are pruned on the way.
+func (r *Redis) Counts() map[string]int {
+	out := map[string]int{}
+	err := r.rdb.CallTimeout(context.Background(), "location_counts", time.Second, func(ctx context.Context) error {
+		tenants, err := r.rdb.SMembers(ctx, r.tenantsKey).Result()
+		if err != nil || len(tenants) == 0 {
+			return err
+		}
+		now := strconv.FormatInt(r.now().UnixMilli(), 10)
+		cmds := make([]*redis.IntCmd, len(tenants))
+		if _, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, t := range tenants {
+				p.ZRemRangeByScore(ctx, r.tenantKey(t), "-inf", now)
+				cmds[i] = p.ZCount(ctx, r.tenantKey(t), "("+now, "+inf")
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for i, t := range tenants {
+			if n := cmds[i].Val(); n > 0 {
+				out[t] = int(n)
+			}
+		}
+		return nil
+	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		if r.counts != nil {
+			return r.counts
+		}
+		return r.mirror.Counts()
+	}
+	r.counts = out
+	return out
+}
+
+// All returns the live bindings of every AOR of a tenant ("" = every
+// tenant), sorted by AOR then contact, as Memory.All does; from the mirror
+// while Redis cannot answer.
+func (r *Redis) All(tenant string) []Binding {
+	var out []Binding
+	err := r.rdb.CallTimeout(context.Background(), "location_all", 5*time.Second, func(ctx context.Context) error {
+		tenants := []string{tenant}
+		if tenant == "" {
+			var err error
+			if tenants, err = r.rdb.SMembers(ctx, r.tenantsKey).Result(); err != nil {
+				return err
+			}
+		}
+		now := strconv.FormatInt(r.now().UnixMilli(), 10)
+		seen := map[string]bool{}
+		for _, t := range tenants {
+			members, err := r.rdb.ZRangeByScore(ctx, r.tenantKey(t), &redis.ZRangeBy{Min: "(" + now, Max: "+inf"}).Result()
+			if err != nil {
+				return err
+			}
+			for _, m := range members {
+				aor, _, _ := strings.Cut(m, "\n")
+				if seen[aor] {
+					continue
+				}
+				seen[aor] = true
+				st, err := r.read(ctx, aor)
+				if err != nil {
+					return err
+				}
+				out = append(out, st.bindings...)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return r.mirror.All(tenant)
+	}
+	slices.SortFunc(out, func(a, b Binding) int {
+		return cmp.Or(strings.Compare(a.AOR, b.AOR), strings.Compare(a.Contact, b.Contact))
+	})
+	return out
+}

@@ -1,0 +1,199 @@
+package sip
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/media"
+	"github.com/switchboard/switchboard/routing"
+)
+
+// Screening results, the values of switchboard_screening_total{result}.
+const (
+	screenAccepted        = "accepted"
+	screenDeclined        = "declined"
+	screenTimeout         = "timeout"
+	screenNoAnswer        = "no_answer"
+	screenBusy            = "busy"
+	screenCallerCancelled = "caller_cancelled"
+)
+
+// screen runs a Forward step with press-1 screening (called from startStep,
+// on the call's goroutine). It reports whether the plan goes on with the
+// next step; when it does not, the caller has its final answer or has
+// cancelled (which the event loop then records).
+//
+// The flow: the caller's offer is negotiated first (488/400 before anything
+// is dialled) and the caller gets 180 Ringing — no early media, its phone
+// plays ringback. The forwarded leg is placed through the trunk by the
+// proxy's own forward (Diversion, History-Info, caller ID) with our SDP
+// offer. When it answers, it alone hears the "screening" prompt; key 1
+// answers the caller with our SDP and bridges the two legs in a B2BUA
+// goroutine. Any other key, no key within the screening timeout after the
+// prompt, or the far end hanging up ends the forwarded leg and the plan goes
+// on (next step, else 480 with a Reason header).
+func (c *call) screen(st routing.Forward) bool {
+	b := c.s.b2b
+	if _, originated := c.tx.(*virtualTx); originated || c.s.trunk(st.Trunk) == nil {
+		// A screened forward reached from an attendant's transfer would need
+		// the attendant to take over the forwarded leg: not done yet.
+		c.s.log.Warn("screened forward skipped", "tenant", c.view.Tenant.Domain, "originated", originated)
+		return c.screenFailed(st, "", routing.Unavailable)
+	}
+	a, code, reason := b.newUAS(c.req, c.tx)
+	if code != 0 {
+		c.respond(code, reason, resultFor(code))
+		return false
+	}
+	a.ringing()
+	c.observeSetup()
+
+	sess, local, err := b.newSession()
+	if err != nil {
+		a.close()
+		b.log.Warn("no RTP port for a screened forward", "error", err)
+		return c.screenFailed(st, screenNoAnswer, routing.Unavailable)
+	}
+	fwd := st
+	fwd.Screening, fwd.ContinueOn = false, 0
+	if fwd.Timeout <= 0 {
+		fwd.Timeout = b.cfg.ScreeningRing
+	}
+	plan := routing.Plan{Kind: routing.KindForward, Steps: []routing.Step{fwd}}
+	to := sip.Uri{Scheme: "sip", User: st.Number, Host: c.view.Tenant.Domain}
+	l := b.originate(plannedCall{view: c.view, call: c.caller, plan: plan}, c.req.From(), to, sess, local)
+
+	result, o := c.screenLeg(a, l)
+	b.screening.WithLabelValues(result).Inc()
+	c.s.log.Info("screening", "call_id", c.req.CallID().Value(), "tenant", c.view.Tenant.Domain, "result", result)
+	switch result {
+	case screenAccepted:
+		a.answerCall()
+		c.handOff()
+		cdr := append(c.cdrFields("answered", 0), "screening", result)
+		b.goCall("screening", func(ctx context.Context) {
+			start := time.Now()
+			defer a.close()
+			end := "no_ack"
+			if a.waitAck(ctx) {
+				runSession(ctx, a.sess)
+				end = b.bridge(ctx, a, l)
+			} else {
+				a.bye()
+			}
+			l.end(end)
+			b.finishCall(cdr, end, start)
+		})
+		return false
+	case screenCallerCancelled:
+		l.end("caller_cancelled")
+		a.close()
+		return false // the event loop records the cancel
+	}
+	l.end("screening_" + result)
+	a.close()
+	return c.screenFailed(st, result, o)
+}
+
+// screenFailed goes on with the plan when the step continues on o. When the
+// next step is the plan's closing Reject (or the step does not continue),
+// the caller gets that final answer here, with the screening result as its
+// Reason header.
+func (c *call) screenFailed(st routing.Forward, result string, o routing.Outcome) bool {
+	code, reason := 480, "Temporarily Unavailable"
+	if c.continueOn(st.ContinueOn, o) {
+		rj, ok := c.plan.Steps[c.step+1].(routing.Reject)
+		if !ok || result == "" {
+			return true
+		}
+		c.step++
+		code, reason = rj.Code, rj.Reason
+	}
+	text := "screening: " + strings.ReplaceAll(result, "_", " ")
+	if result == "" {
+		text = "forward unavailable"
+	}
+	c.final, c.outcome = true, screenOutcome(result)
+	c.s.reply(c.tx, c.req, code, reason, sip.NewHeader("Reason", `SIP;cause=`+strconv.Itoa(code)+`;text="`+text+`"`))
+	return false
+}
+
+// screenOutcome is the calls_total result of a call whose screened forward
+// did not connect.
+func screenOutcome(result string) string {
+	switch result {
+	case screenBusy:
+		return "busy"
+	case screenNoAnswer, screenTimeout:
+		return "no_answer"
+	case screenDeclined:
+		return "declined"
+	}
+	return "unavailable"
+}
+
+// screenLeg waits for the forwarded leg to answer, plays it the prompt and
+// reads its key. It returns the screening result and, for the ones that
+// do not connect, the plan outcome.
+func (c *call) screenLeg(a *uasLeg, l *uacLeg) (string, routing.Outcome) {
+	b := c.s.b2b
+	ctx := b.ctx
+	for answered := false; !answered; {
+		select {
+		case res := <-l.vtx.final:
+			if res.StatusCode >= 300 {
+				c.s.log.Info("screened forward refused", "tenant", c.view.Tenant.Domain, "code", res.StatusCode, "reason", res.Reason)
+				if o := outcomeFor(res.StatusCode); o == routing.Busy {
+					return screenBusy, o
+				}
+				return screenNoAnswer, routing.NoAnswer
+			}
+			if err := l.accept(res); err != nil {
+				c.s.log.Warn("screened forward answer unusable", "error", err)
+				return screenNoAnswer, routing.Unavailable
+			}
+			answered = true
+		case <-c.cancelled:
+			return screenCallerCancelled, 0
+		case <-c.tx.Done():
+			return screenCallerCancelled, 0
+		case <-ctx.Done():
+			return screenCallerCancelled, 0
+		}
+	}
+	runSession(ctx, l.sess)
+	pl := play(ctx, media.NewPlayer(l.sess), b.prompt("screening", "screening"))
+	defer pl.stop()
+	var expired <-chan time.Time
+	finished := pl.finished()
+	for {
+		select {
+		case k := <-l.sess.DTMF().Digits():
+			if k == '1' {
+				return screenAccepted, 0
+			}
+			return screenDeclined, routing.Declined
+		case <-finished:
+			finished = nil
+			t := time.NewTimer(b.cfg.ScreeningTimeout)
+			defer t.Stop()
+			expired = t.C
+		case <-expired:
+			return screenTimeout, routing.NoAnswer
+		case <-l.hungUp.ch():
+			return screenDeclined, routing.Declined
+		case <-l.sess.Done():
+			return screenDeclined, routing.Declined
+		case <-c.cancelled:
+			return screenCallerCancelled, 0
+		case <-c.tx.Done():
+			return screenCallerCancelled, 0
+		case <-ctx.Done():
+			return screenCallerCancelled, 0
+		}
+	}
+}
