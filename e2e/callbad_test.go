@@ -117,6 +117,14 @@ func TestCallBadInput(t *testing.T) {
 			"From: <sip:7001@{domain}>;tag={tag}", "To: <sip:7002@{domain}>", "Call-ID: {callid}", "CSeq: 1 CANCEL", "Content-Length: 0"}, []int{481}},
 		{"BYE for no dialog", []string{"BYE sip:7002@{domain} SIP/2.0", "Via: {via}", "Max-Forwards: 70",
 			"From: <sip:7001@{domain}>;tag={tag}", "To: <sip:7002@{domain}>;tag=nope", "Call-ID: {callid}", "CSeq: 2 BYE", "Content-Length: 0"}, []int{481}},
+		// Not an open relay: an in-dialog request for a dialog we did not set
+		// up is refused, whatever Route it names.
+		{"MESSAGE routed elsewhere for no dialog", []string{"MESSAGE sip:victim@198.51.100.7 SIP/2.0", "Via: {via}", "Max-Forwards: 70",
+			"Route: <sip:127.0.0.9:5099;lr>",
+			"From: <sip:7001@{domain}>;tag={tag}", "To: <sip:victim@198.51.100.7>;tag=x", "Call-ID: {callid}", "CSeq: 2 MESSAGE", "Content-Length: 0"}, []int{405, 481}},
+		{"BYE routed elsewhere for no dialog", []string{"BYE sip:victim@127.0.0.9:5099 SIP/2.0", "Via: {via}", "Max-Forwards: 70",
+			"Route: <sip:127.0.0.9:5099;lr>",
+			"From: <sip:7001@{domain}>;tag={tag}", "To: <sip:victim@127.0.0.9>;tag=x", "Call-ID: {callid}", "CSeq: 2 BYE", "Content-Length: 0"}, []int{481}},
 		{"ACK for no dialog", []string{"ACK sip:7002@{domain} SIP/2.0", "Via: {via}", "Max-Forwards: 70",
 			"From: <sip:7001@{domain}>;tag={tag}", "To: <sip:7002@{domain}>;tag=nope", "Call-ID: {callid}", "CSeq: 1 ACK", "Content-Length: 0"}, []int{noAnswer}},
 	}

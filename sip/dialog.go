@@ -23,6 +23,7 @@ type flow struct {
 type dialog struct {
 	callID    string
 	callerTag string
+	calleeTag string
 	caller    flow
 	callee    flow
 	answered  time.Time
@@ -42,6 +43,7 @@ func (d *dialogs) add(c *call, b *branch, res *sip.Response) {
 	dl := &dialog{
 		callID:    c.req.CallID().Value(),
 		callerTag: tagOf(c.req.From().Params),
+		calleeTag: tagOf(res.To().Params),
 		caller:    flow{addr: c.req.Source(), transport: strings.ToLower(c.req.Transport())},
 		callee:    flow{addr: b.dest, transport: strings.ToLower(b.transport)},
 		answered:  time.Now(),
@@ -166,26 +168,20 @@ func (s *Server) ack(req *sip.Request) {
 }
 
 // nextHop finds where an in-dialog request goes: to the other side's flow
-// when the dialog is ours, else to the next Route or the Request-URI.
+// when the dialog is ours and the From tag is one of its two parties.
 func (s *Server) nextHop(req *sip.Request) (string, string, bool) {
 	if dl := s.dialogs.get(req.CallID().Value()); dl != nil {
-		if tagOf(req.From().Params) == dl.callerTag {
+		switch tagOf(req.From().Params) {
+		case dl.callerTag:
 			return dl.callee.addr, dl.callee.transport, true
+		case dl.calleeTag:
+			return dl.caller.addr, dl.caller.transport, true
 		}
-		return dl.caller.addr, dl.caller.transport, true
 	}
-	routes := req.GetHeaders("Route")
-	for _, h := range routes {
-		rh, ok := h.(*sip.RouteHeader)
-		if !ok || s.isOwnURI(rh.Address) {
-			continue
-		}
-		return hostPort(rh.Address), transportOf(rh.Address), true
-	}
-	if len(routes) == 0 || s.isOwnURI(req.Recipient) {
-		return "", "", false
-	}
-	return hostPort(req.Recipient), transportOf(req.Recipient), true
+	// A dialog this instance did not set up is not relayed: forwarding
+	// along whatever Route an unauthenticated request names would make the
+	// proxy an open relay for BYE/INFO/MESSAGE-style traffic.
+	return "", "", false
 }
 
 // popOwnRoutes removes the Route entries that name this server (one, or two
