@@ -181,27 +181,3 @@ func TestPrefixes(t *testing.T) {
 		t.Errorf("Prefixes() mismatch (-want +got):\n%s", diff)
 	}
 }
-
-func TestProblemString(t *testing.T) {
-	tests := []struct {
-		name string
-		p    Problem
-		want string
-	}{
-		{"file and line", Problem{"a.yaml", 3, "sip.realm", "bad"}, "a.yaml:3: sip.realm: bad"},
-		{"env", Problem{"env SWITCHBOARD_SIP_REALM", 0, "sip.realm", "bad"}, "env SWITCHBOARD_SIP_REALM: sip.realm: bad"},
-		{"no origin", Problem{"", 0, "sip.realm", "bad"}, "sip.realm: bad"},
-		{"no field", Problem{"a.yaml", 2, "", "invalid YAML"}, "a.yaml:2: invalid YAML"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.p.String(); got != tt.want {
-				t.Errorf("String() = %q, want %q", got, tt.want)
-			}
-		})
-	}
-	ps := Problems{tests[0].p, tests[1].p}
-	if got, want := ps.Error(), tests[0].want+"\n"+tests[1].want; got != want {
-		t.Errorf("Problems.Error() = %q, want %q", got, want)
-	}
-}

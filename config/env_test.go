@@ -70,8 +70,8 @@ func TestApplyEnvProblems(t *testing.T) {
 	c := Default()
 	err := ApplyEnv(&c, []string{"SWITCHBOARD_SIP_MIN_EXPIRES=soon", "SWITCHBOARD_SHUTDOWN_TIMEOUT=5x", "SWITCHBOARD_LOG_LEVEL=debug"})
 	want := Problems{
-		{"env SWITCHBOARD_SIP_MIN_EXPIRES", 0, "sip.min_expires", `invalid duration "soon" (want e.g. 60s or a number of seconds)`},
-		{"env SWITCHBOARD_SHUTDOWN_TIMEOUT", 0, "shutdown_timeout", `invalid duration "5x" (want e.g. 60s or a number of seconds)`},
+		{File: "env SWITCHBOARD_SIP_MIN_EXPIRES", Line: 0, Field: "sip.min_expires", Reason: `invalid duration "soon" (want e.g. 60s or a number of seconds)`},
+		{File: "env SWITCHBOARD_SHUTDOWN_TIMEOUT", Line: 0, Field: "shutdown_timeout", Reason: `invalid duration "5x" (want e.g. 60s or a number of seconds)`},
 	}
 	if diff := cmp.Diff(want, problemsOf(t, err)); diff != "" {
 		t.Errorf("ApplyEnv problems mismatch (-want +got):\n%s", diff)
@@ -96,8 +96,8 @@ func TestEnvOverridesFile(t *testing.T) {
 		t.Errorf("SIP.Listen mismatch (-want +got):\n%s", diff)
 	}
 	want := Problems{
-		{"env SWITCHBOARD_SIP_LISTEN", 0, "sip.listen[1]", `listen URL "nope://y:2": unknown scheme "nope" (want udp, tcp, tls, ws or wss)`},
-		{"env SWITCHBOARD_LOG_LEVEL", 0, "log.level", `unknown level "trace" (want debug, info, warn or error)`},
+		{File: "env SWITCHBOARD_SIP_LISTEN", Line: 0, Field: "sip.listen[1]", Reason: `listen URL "nope://y:2": unknown scheme "nope" (want udp, tcp, tls, ws or wss)`},
+		{File: "env SWITCHBOARD_LOG_LEVEL", Line: 0, Field: "log.level", Reason: `unknown level "trace" (want debug, info, warn or error)`},
 	}
 	if diff := cmp.Diff(want, c.Validate()); diff != "" {
 		t.Errorf("Validate() mismatch (-want +got):\n%s", diff)

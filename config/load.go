@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/switchboard/switchboard/internal/problem"
 )
 
 // Load reads the YAML config file at path over Default. Unknown keys, wrong
@@ -220,12 +222,7 @@ func want(t reflect.Type) string {
 // suggest returns the name closest to key, or "" when none is close: at
 // most two edits away, and fewer than half of key's length.
 func suggest(key string, names []string) string {
-	best, bestDist := "", min(3, len(key)/2+1)
-	for _, n := range names {
-		if dist := levenshtein(key, n); dist < bestDist {
-			best, bestDist = n, dist
-		}
-	}
+	best, _ := problem.Closest(key, names, min(3, len(key)/2+1))
 	return best
 }
 
@@ -236,24 +233,4 @@ func pathErr(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

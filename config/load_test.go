@@ -33,32 +33,32 @@ func TestLoadDecodeProblems(t *testing.T) {
 			name: "unknown keys",
 			file: "testdata/unknown.yaml",
 			want: Problems{
-				{"testdata/unknown.yaml", 2, "sip.lisen", "unknown field (did you mean listen?)"},
-				{"testdata/unknown.yaml", 4, "logging", "unknown field"},
+				{File: "testdata/unknown.yaml", Line: 2, Field: "sip.lisen", Reason: "unknown field (did you mean listen?)"},
+				{File: "testdata/unknown.yaml", Line: 4, Field: "logging", Reason: "unknown field"},
 			},
 		},
 		{
 			name: "wrong types",
 			file: "testdata/types.yaml",
 			want: Problems{
-				{"testdata/types.yaml", 2, "sip.listen", `expected a list, got "udp://127.0.0.1:5060"`},
-				{"testdata/types.yaml", 3, "sip.min_expires", `invalid duration "soon" (want e.g. 60s or a number of seconds)`},
-				{"testdata/types.yaml", 4, "sip.udp_read_buffer", `invalid size "lots" (want bytes, e.g. 4194304 or 4MiB)`},
-				{"testdata/types.yaml", 5, "media", "expected a mapping, got a list"},
-				{"testdata/types.yaml", 7, "trunks", "expected a list, got a mapping"},
+				{File: "testdata/types.yaml", Line: 2, Field: "sip.listen", Reason: `expected a list, got "udp://127.0.0.1:5060"`},
+				{File: "testdata/types.yaml", Line: 3, Field: "sip.min_expires", Reason: `invalid duration "soon" (want e.g. 60s or a number of seconds)`},
+				{File: "testdata/types.yaml", Line: 4, Field: "sip.udp_read_buffer", Reason: `invalid size "lots" (want bytes, e.g. 4194304 or 4MiB)`},
+				{File: "testdata/types.yaml", Line: 5, Field: "media", Reason: "expected a mapping, got a list"},
+				{File: "testdata/types.yaml", Line: 7, Field: "trunks", Reason: "expected a list, got a mapping"},
 			},
 		},
 		{
 			name: "syntax",
 			file: "testdata/syntax.yaml",
 			want: Problems{
-				{"testdata/syntax.yaml", 2, "", "invalid YAML: did not find expected ',' or ']'"},
+				{File: "testdata/syntax.yaml", Line: 2, Field: "", Reason: "invalid YAML: did not find expected ',' or ']'"},
 			},
 		},
 		{
 			name: "missing file",
 			file: "testdata/nope.yaml",
-			want: Problems{{"testdata/nope.yaml", 0, "", "cannot read config: no such file or directory"}},
+			want: Problems{{File: "testdata/nope.yaml", Line: 0, Field: "", Reason: "cannot read config: no such file or directory"}},
 		},
 	}
 	for _, tt := range tests {

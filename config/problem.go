@@ -2,74 +2,20 @@ package config
 
 import (
 	"fmt"
-	"sort"
 	"strings"
+
+	"github.com/switchboard/switchboard/internal/problem"
 )
 
-// Problem is one thing wrong with a configuration, with where it came from.
-type Problem struct {
-	// File is the config file, or "env SWITCHBOARD_X" / "flag -x" for values
-	// from the environment or the command line; "" when unknown.
-	File string
-	// Line is the line in File; 0 when unknown or not from a file.
-	Line int
-	// Field is the YAML path of the value, e.g. "sip.listen[1]" or
-	// "trunks[0].address"; "" for problems with the file as a whole.
-	Field  string
-	Reason string
-}
+// Problem is one thing wrong with a configuration: its File is the config
+// file, or "env SWITCHBOARD_X" / "flag -x" for values from the environment or
+// the command line, and its Field the YAML path ("sip.listen[1]").
+type Problem = problem.Problem
 
-// String formats p as "file:line: field: reason", leaving out the parts that
-// are unknown.
-func (p Problem) String() string {
-	var b strings.Builder
-	switch {
-	case p.File != "" && p.Line > 0:
-		fmt.Fprintf(&b, "%s:%d: ", p.File, p.Line)
-	case p.File != "":
-		b.WriteString(p.File + ": ")
-	}
-	if p.Field != "" {
-		b.WriteString(p.Field + ": ")
-	}
-	b.WriteString(p.Reason)
-	return b.String()
-}
+// Problems is every problem found; it is an error when not empty.
+type Problems = problem.Problems
 
-// Problems is a list of problems; it is an error when not empty.
-type Problems []Problem
-
-// Error joins the problems, one per line.
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Err returns ps as an error, or nil when there are no problems.
-func (ps Problems) Err() error {
-	if len(ps) == 0 {
-		return nil
-	}
-	return ps
-}
-
-// sortProblems orders problems by file and line, those without a line last,
-// keeping the order of problems on the same line.
-func sortProblems(ps Problems) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
-		if (a.Line == 0) != (b.Line == 0) {
-			return a.Line != 0
-		}
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		return a.Line < b.Line
-	})
-}
+func sortProblems(ps Problems) { problem.Sort(ps) }
 
 // origin is where a value came from.
 type origin struct {

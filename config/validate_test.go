@@ -109,18 +109,18 @@ func TestValidateSeveral(t *testing.T) {
 		t.Fatalf("Load = %v", err)
 	}
 	want := Problems{
-		{f, 4, "sip.listen[1]", `listen URL "sctp://127.0.0.1:5060": unknown scheme "sctp" (want udp, tcp, tls, ws or wss)`},
-		{f, 5, "sip.auth_algorithms[1]", `unknown algorithm "SHA-512" (want MD5 or SHA-256)`},
-		{f, 6, "sip.min_expires", "must be at least 1s, got 0s"},
-		{f, 8, "media.address", `"localhost" is not an IP address`},
-		{f, 9, "media.ports", `port range "20000-10000": want 1024 <= lo < hi <= 65535`},
-		{f, 11, "http.listen", `"127.0.0.1": want host:port`},
-		{f, 13, "store.redis", `"memcached://127.0.0.1": unknown scheme "memcached" (want redis, rediss, redis-sentinel or unix)`},
-		{f, 16, "trunks[0].address", `"carrier.example": want host:port`},
-		{f, 17, "trunks[0].inbound_from[0]", `"10.0.0.0/33" is not a CIDR or IP address`},
-		{f, 18, "trunks[1].name", `duplicate trunk name "carrier" (also trunks[0])`},
-		{f, 21, "log.level", `unknown level "verbose" (want debug, info, warn or error)`},
-		{f, 22, "log.format", `unknown format "xml" (want text or json)`},
+		{File: f, Line: 4, Field: "sip.listen[1]", Reason: `listen URL "sctp://127.0.0.1:5060": unknown scheme "sctp" (want udp, tcp, tls, ws or wss)`},
+		{File: f, Line: 5, Field: "sip.auth_algorithms[1]", Reason: `unknown algorithm "SHA-512" (want MD5 or SHA-256)`},
+		{File: f, Line: 6, Field: "sip.min_expires", Reason: "must be at least 1s, got 0s"},
+		{File: f, Line: 8, Field: "media.address", Reason: `"localhost" is not an IP address`},
+		{File: f, Line: 9, Field: "media.ports", Reason: `port range "20000-10000": want 1024 <= lo < hi <= 65535`},
+		{File: f, Line: 11, Field: "http.listen", Reason: `"127.0.0.1": want host:port`},
+		{File: f, Line: 13, Field: "store.redis", Reason: `"memcached://127.0.0.1": unknown scheme "memcached" (want redis, rediss, redis-sentinel or unix)`},
+		{File: f, Line: 16, Field: "trunks[0].address", Reason: `"carrier.example": want host:port`},
+		{File: f, Line: 17, Field: "trunks[0].inbound_from[0]", Reason: `"10.0.0.0/33" is not a CIDR or IP address`},
+		{File: f, Line: 18, Field: "trunks[1].name", Reason: `duplicate trunk name "carrier" (also trunks[0])`},
+		{File: f, Line: 21, Field: "log.level", Reason: `unknown level "verbose" (want debug, info, warn or error)`},
+		{File: f, Line: 22, Field: "log.format", Reason: `unknown format "xml" (want text or json)`},
 	}
 	if diff := cmp.Diff(want, c.Validate()); diff != "" {
 		t.Errorf("Validate() mismatch (-want +got):\n%s", diff)

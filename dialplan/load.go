@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/switchboard/switchboard/internal/problem"
 )
 
 // LoadOptions tune Load and Parse.
@@ -285,36 +287,10 @@ func yamlFields(t reflect.Type) (map[string]int, []string) {
 
 // suggest names the closest known key, or lists them all.
 func suggest(key string, names []string) string {
-	best, bestDist := "", 3
-	for _, n := range names {
-		if dist := editDistance(key, n); dist < bestDist {
-			best, bestDist = n, dist
-		}
-	}
-	if best != "" {
+	if best, ok := problem.Closest(key, names, 3); ok {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return " (known keys: " + strings.Join(names, ", ") + ")"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // idOf returns the value of the "id" or "domain" key of a mapping node, used

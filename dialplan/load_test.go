@@ -157,19 +157,19 @@ func TestLoadMultipleProblems(t *testing.T) {
 		t.Fatalf("Load(%s) error = %v, want Problems", f, err)
 	}
 	want := Problems{
-		{f, 3, tp + ".main_number", `"+1415" is not an E.164 number (want + and 7-15 digits, e.g. +14155550100)`, false},
-		{f, 6, alice + ".extensions[1]", `"x7": an extension is 2-8 digits`, false},
-		{f, 8, alice + ".caller_id", "direct needs the user's direct_number", false},
-		{f, 9, bob + ".password", "required (or ha1_md5 / ha1_sha256)", false},
-		{f, 10, bob + ".extensions[0]", `"7001" is already user alice's extension`, true},
-		{f, 11, bob + ".emial", `unknown key "emial" (did you mean "email"?)`, false},
-		{f, 15, tp + ".groups[sales].members[1]", `"user:bob": write the user id or alias name alone, without a kind prefix`, false},
-		{f, 15, tp + ".groups[sales].members[2]", `"dave" is not a user id or alias of this tenant`, false},
-		{f, 16, tp + ".groups[sales].strategy", `"random": want simultaneous or sequential`, false},
-		{f, 19, tp + ".attendants[main].options[12]", `"12": an option is one key: 0-9, * or #`, false},
-		{f, 19, tp + ".attendants[main].options[3]", `group:support: no group "support" in this tenant`, false},
-		{f, 20, tp + ".attendants[main].retries", "-1: must not be negative", false},
-		{f, 23, tp + ".numbers[0800]", `"0800" is not an E.164 number (want + and 7-15 digits, e.g. +14155550100)`, false},
+		{File: f, Line: 3, Field: tp + ".main_number", Reason: `"+1415" is not an E.164 number (want + and 7-15 digits, e.g. +14155550100)`, Conflict: false},
+		{File: f, Line: 6, Field: alice + ".extensions[1]", Reason: `"x7": an extension is 2-8 digits`, Conflict: false},
+		{File: f, Line: 8, Field: alice + ".caller_id", Reason: "direct needs the user's direct_number", Conflict: false},
+		{File: f, Line: 9, Field: bob + ".password", Reason: "required (or ha1_md5 / ha1_sha256)", Conflict: false},
+		{File: f, Line: 10, Field: bob + ".extensions[0]", Reason: `"7001" is already user alice's extension`, Conflict: true},
+		{File: f, Line: 11, Field: bob + ".emial", Reason: `unknown key "emial" (did you mean "email"?)`, Conflict: false},
+		{File: f, Line: 15, Field: tp + ".groups[sales].members[1]", Reason: `"user:bob": write the user id or alias name alone, without a kind prefix`, Conflict: false},
+		{File: f, Line: 15, Field: tp + ".groups[sales].members[2]", Reason: `"dave" is not a user id or alias of this tenant`, Conflict: false},
+		{File: f, Line: 16, Field: tp + ".groups[sales].strategy", Reason: `"random": want simultaneous or sequential`, Conflict: false},
+		{File: f, Line: 19, Field: tp + ".attendants[main].options[12]", Reason: `"12": an option is one key: 0-9, * or #`, Conflict: false},
+		{File: f, Line: 19, Field: tp + ".attendants[main].options[3]", Reason: `group:support: no group "support" in this tenant`, Conflict: false},
+		{File: f, Line: 20, Field: tp + ".attendants[main].retries", Reason: "-1: must not be negative", Conflict: false},
+		{File: f, Line: 23, Field: tp + ".numbers[0800]", Reason: `"0800" is not an E.164 number (want + and 7-15 digits, e.g. +14155550100)`, Conflict: false},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load(%s) problems mismatch (-want +got):\n%s", f, diff)
@@ -253,25 +253,5 @@ func TestValidateWithoutFile(t *testing.T) {
 	}
 	if s := got[0].String(); s != "tenants[acme.example].users[alice].password: required (or ha1_md5 / ha1_sha256)" {
 		t.Errorf("String() = %q, want field: reason", s)
-	}
-}
-
-func TestProblemString(t *testing.T) {
-	tests := []struct {
-		name string
-		p    Problem
-		want string
-	}{
-		{"all", Problem{"d.yaml", 3, "tenants[a].domain", "required", false}, "d.yaml:3: tenants[a].domain: required"},
-		{"no line", Problem{"d.yaml", 0, "tenants[a].domain", "required", false}, "d.yaml: tenants[a].domain: required"},
-		{"no file", Problem{"", 0, "x", "bad", false}, "x: bad"},
-		{"no field", Problem{"d.yaml", 2, "", "invalid YAML", false}, "d.yaml:2: invalid YAML"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.p.String(); got != tt.want {
-				t.Errorf("String() = %q, want %q", got, tt.want)
-			}
-		})
 	}
 }
