@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,7 +196,7 @@ func TestAttendantSIPpDTMF(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, sipp, "-sf", filepath.Join(repoRoot(), "testdata", "sipp", "attendant_dtmf.xml"),
 		"-s", mainNumber, "-i", "127.0.0.2", "-mi", "127.0.0.2", "-p", strconv.Itoa(freePort(t)),
-		"-mp", strconv.Itoa(40000+2*int(b2bPortBase.Add(1))), "-m", "1", "-t", "u1",
+		"-mp", strconv.Itoa(freeEvenUDPPort(t)), "-m", "1", "-t", "u1",
 		"-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err", e.srv.Addr)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -210,4 +211,31 @@ func TestAttendantSIPpDTMF(t *testing.T) {
 		selections("1"): 1,
 		`switchboard_dtmf_events_total{source="rfc4733"}`: 1,
 	})
+}
+
+// freeEvenUDPPort finds an even UDP port on 127.0.0.2 whose odd neighbour
+// is free too (SIPp's RTP and RTCP).
+func freeEvenUDPPort(t *testing.T) int {
+	t.Helper()
+	for range 100 {
+		pc, err := net.ListenPacket("udp", "127.0.0.2:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port &^ 1
+		pc.Close()
+		a, errA := net.ListenPacket("udp", net.JoinHostPort("127.0.0.2", strconv.Itoa(port)))
+		b, errB := net.ListenPacket("udp", net.JoinHostPort("127.0.0.2", strconv.Itoa(port+1)))
+		if a != nil {
+			a.Close()
+		}
+		if b != nil {
+			b.Close()
+		}
+		if errA == nil && errB == nil {
+			return port
+		}
+	}
+	t.Fatal("no free even UDP port")
+	return 0
 }

@@ -211,13 +211,17 @@ func runSession(ctx context.Context, s *media.Session) {
 
 // playing is a prompt or tone being played on a session from its own
 // goroutine, so the call's goroutine stays free to read digits and events.
+// It has its own context: a stop that comes before the goroutine has
+// started playing must still stop it (Player.Stop alone would miss it).
 type playing struct {
-	p    *media.Player
-	done chan struct{}
+	p      *media.Player
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 func play(ctx context.Context, p *media.Player, src media.Source) *playing {
-	pl := &playing{p: p, done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(ctx)
+	pl := &playing{p: p, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(pl.done)
 		_, _ = p.Play(ctx, src)
@@ -230,6 +234,7 @@ func (pl *playing) stop() {
 	if pl == nil {
 		return
 	}
+	pl.cancel()
 	pl.p.Stop()
 	<-pl.done
 }
