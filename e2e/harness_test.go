@@ -73,6 +73,9 @@ type options struct {
 	Trunk          string // host:port of the fake carrier; "" = no trunk
 	TrunkFrom      string // inbound_from of the trunk; default the carrier's IP/32
 	Media          string // YAML of the media: section (attendant/screening tests); "" = defaults
+	Redis          string // store.redis URL; "" = the embedded memory store
+	AdminToken     string // http.admin_token; "" = admin API off
+	Port           int    // SIP port on UDP and TCP; 0 = a free one
 }
 
 // server is one running switchboard process.
@@ -97,7 +100,10 @@ func start(t *testing.T, opt options) *server {
 		opt.DefaultExpires = "1h"
 	}
 	dir := t.TempDir()
-	port := freePort(t)
+	port := opt.Port
+	if port == 0 {
+		port = freePort(t)
+	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cfg := fmt.Sprintf(`sip:
   listen: ["udp://%[1]s", "tcp://%[1]s"]
@@ -110,6 +116,12 @@ directory: directory.yaml
 log: {level: info, format: json}
 shutdown_timeout: 5s
 `, addr, opt.MinExpires, opt.DefaultExpires)
+	if opt.Redis != "" {
+		cfg += fmt.Sprintf("store:\n  redis: %q\n", opt.Redis)
+	}
+	if opt.AdminToken != "" {
+		cfg = strings.Replace(cfg, "http:\n", fmt.Sprintf("http:\n  admin_token: %q\n", opt.AdminToken), 1)
+	}
 	if opt.Trunk != "" {
 		from := opt.TrunkFrom
 		if from == "" {

@@ -35,6 +35,10 @@ type Config struct {
 	Realm          string // digest realm; "" = the tenant's domain
 	DefaultTenant  string // tenant for requests addressed to the server's own IP or host
 	AuthAlgorithms []auth.Algorithm
+	// NonceSecret is the HMAC key digest nonces are signed with (at least
+	// auth.MinSecretLen bytes). Instances sharing a store must share it so a
+	// challenge from one is answered to another; nil = a random key.
+	NonceSecret    []byte
 	MinExpires     time.Duration
 	MaxExpires     time.Duration
 	DefaultExpires time.Duration
@@ -125,7 +129,7 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 	if log == nil {
 		log = slog.Default()
 	}
-	a, err := auth.New(auth.Config{Algorithms: cfg.AuthAlgorithms})
+	a, err := auth.New(auth.Config{Algorithms: cfg.AuthAlgorithms, Secret: cfg.NonceSecret})
 	if err != nil {
 		return nil, fmt.Errorf("sip auth: %w", err)
 	}

@@ -77,6 +77,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
+	sipCfg.NonceSecret = st.nonceSecret
 	sipSrv, err := sip.New(sipCfg, store, loc, reg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)

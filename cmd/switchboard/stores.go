@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +16,7 @@ import (
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/internal/redisconn"
 	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/sip/auth"
 )
 
 // directoryStore is what serve needs of the directory: the call path's
@@ -40,6 +43,9 @@ type stores struct {
 	run    []func(ctx context.Context) error
 	health []func(ctx context.Context) error
 	close  func() error
+	// nonceSecret is the digest nonce key every instance on the same
+	// Redis shares (sb:auth:secret); nil with the memory store.
+	nonceSecret []byte
 }
 
 // openStores builds the stores for cfg and loads dir into them: the memory
@@ -79,14 +85,96 @@ func openStores(ctx context.Context, cfg config.Config, dir *dialplan.Directory,
 		log.Info("redis already holds a directory: the directory file is not imported (use switchboard directory import -force to overwrite)",
 			"file", cfg.Directory)
 	}
-	return &stores{dir: rdir, loc: rloc,
+	secret, err := nonceSecret(ctx, rdb, "sb:")
+	if err != nil {
+		// Redis is down at start: sign with a random key, offered to Redis
+		// by keepNonceSecret when it returns. If another instance's key is
+		// there, this one's nonces are not accepted by the others until it
+		// is restarted (a phone answering elsewhere is challenged again).
+		log.Error("shared nonce secret not read from redis; using a random one", "error", err)
+		secret = make([]byte, nonceSecretLen)
+		rand.Read(secret)
+	}
+	return &stores{dir: rdir, loc: rloc, nonceSecret: secret,
 		run: []func(context.Context) error{
 			rdir.Run,
+			func(ctx context.Context) error {
+				keepNonceSecret(ctx, rdb, "sb:", secret, 2*time.Second, log)
+				return nil
+			},
 			func(ctx context.Context) error { return rloc.Run(ctx, 500*time.Millisecond) },
 		},
 		health: []func(context.Context) error{rdir.Health, rloc.Health},
 		close:  rdb.Close,
 	}, nil
+}
+
+// nonceSecretLen is the size of the shared nonce secret created in Redis.
+const nonceSecretLen = 32
+
+// nonceSecret returns the HMAC key every instance on this Redis signs digest
+// nonces with, so a REGISTER challenged by one instance can be answered to
+// another: the first instance creates it (SET <prefix>auth:secret NX),
+// every one reads it back. It is never rotated automatically (see
+// docs/redis.md).
+func nonceSecret(ctx context.Context, rdb *redisconn.Client, prefix string) ([]byte, error) {
+	key := prefix + "auth:secret"
+	fresh := make([]byte, nonceSecretLen)
+	rand.Read(fresh) // never fails since Go 1.24
+	var secret []byte
+	err := rdb.CallTimeout(ctx, "auth_secret", time.Second, func(ctx context.Context) error {
+		if err := rdb.SetNX(ctx, key, fresh, 0).Err(); err != nil {
+			return err
+		}
+		b, err := rdb.Get(ctx, key).Bytes()
+		secret = b
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nonce secret %s: %w", key, err)
+	}
+	if len(secret) < auth.MinSecretLen {
+		return nil, fmt.Errorf("nonce secret %s: %d bytes, want at least %d (delete the key and restart every instance)",
+			key, len(secret), auth.MinSecretLen)
+	}
+	return secret, nil
+}
+
+// keepNonceSecret puts secret back into Redis when the key is missing (Redis
+// restarted empty), every interval until ctx ends, so that an instance
+// started later signs with the same key as the running ones. A different
+// key in Redis (rotated by hand, or this instance started with Redis down
+// and a random key) is logged once: this instance keeps its key until
+// restarted.
+func keepNonceSecret(ctx context.Context, rdb *redisconn.Client, prefix string, secret []byte, interval time.Duration, log *slog.Logger) {
+	key := prefix + "auth:secret"
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	warned := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var cur []byte
+		err := rdb.Call(ctx, "auth_secret", func(ctx context.Context) error {
+			if err := rdb.SetNX(ctx, key, secret, 0).Err(); err != nil {
+				return err
+			}
+			b, err := rdb.Get(ctx, key).Bytes()
+			cur = b
+			return err
+		})
+		if err != nil {
+			continue // unreachable or not there yet: try again next tick
+		}
+		if !bytes.Equal(cur, secret) && !warned {
+			warned = true
+			log.Warn("the nonce secret in redis differs from the one this instance signs with: restart it so every instance accepts the others' nonces",
+				"key", key)
+		}
+	}
 }
 
 // openRedis opens the client both Redis stores share.
