@@ -62,6 +62,7 @@ type b2bEnv struct {
 	srv     *server
 	pstn    *mediaPhone // calls in through the trunk
 	carrier *mediaPhone // where forwards go
+	prompts string      // the media.prompts folder
 }
 
 func newB2BEnv(t *testing.T) *b2bEnv {
@@ -70,12 +71,14 @@ func newB2BEnv(t *testing.T) *b2bEnv {
 	carrier := newMediaPhone(t, nil, "carrier", "127.0.0.2", 0x22)
 	prompts := t.TempDir()
 	writeTone(t, filepath.Join(prompts, "short.wav"), 400*time.Millisecond)
+	// The tenant's name in the screening announcement.
+	writeTone(t, filepath.Join(prompts, "tenant-acme.example.wav"), 500*time.Millisecond)
 	lo := 21000 + 100*int(b2bPortBase.Add(1))
 	srv := start(t, options{Directory: b2bDirectory, Trunk: carrier.addr, TrunkFrom: "127.0.0.2/32",
 		Media: fmt.Sprintf("  address: 127.0.0.1\n  ports: \"%d-%d\"\n  prompts: %q\n  inactivity: 3s\n  screening_timeout: 2s\n  screening_ring: 3s\n",
 			lo, lo+2*b2bPorts-1, prompts)})
 	pstn.srv, carrier.srv = srv, srv
-	return &b2bEnv{srv: srv, pstn: pstn, carrier: carrier}
+	return &b2bEnv{srv: srv, pstn: pstn, carrier: carrier, prompts: prompts}
 }
 
 // phone is a registered media phone on 127.0.0.1.

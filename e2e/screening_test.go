@@ -6,14 +6,42 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/media"
 )
 
 // samNumber is the DID of sam, who forwards always with press-1 screening
 // to +14085550010 through the trunk (the fake carrier).
 const samNumber = "+14155550110"
 
+// announcementFrames returns the 20 ms frames of the screening announcement
+// the carrier should hear once for a call from pstnCaller: "Call for", the
+// tenant's recorded name (tenant-acme.example.wav in the prompts folder),
+// "from", the digits of +14085559999, "Press 1 to accept, or hang up to
+// decline."
+func announcementFrames(t *testing.T, e *b2bEnv) int {
+	t.Helper()
+	prompts, err := media.LoadPrompts(e.prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"call-for", "tenant-acme.example", "from"}
+	for _, d := range strings.TrimPrefix(pstnCaller, "+") {
+		names = append(names, "digit-"+string(d))
+	}
+	frames := 0
+	for _, name := range append(names, "press-1") {
+		p, ok := prompts.Get(name)
+		if !ok {
+			t.Fatalf("no prompt %s", name)
+		}
+		frames += p.Frames()
+	}
+	return frames
+}
+
 // screenedCall calls sam from the PSTN and waits until the carrier, having
-// answered, has heard 0.5 s of the screening prompt.
+// answered, has heard 0.5 s of the screening announcement.
 func screenedCall(t *testing.T, e *b2bEnv) {
 	t.Helper()
 	e.carrier.setAnswer(answer{Ring: true, Code: 200, After: 100 * time.Millisecond})
@@ -73,16 +101,24 @@ func TestScreeningNotAccepted(t *testing.T) {
 		e.carrier.pressRTP('2')
 		e.carrier.waitRequest(sip.BYE, 5*time.Second)
 		wantNextStep(t, e, "declined")
+		// Barge-in: the key stopped the announcement.
+		if n, once := e.carrier.received(0), announcementFrames(t, e); n >= once {
+			t.Errorf("carrier heard %d announcement packets after pressing 2 early, want fewer than the %d of the whole", n, once)
+		}
 	})
 	t.Run("no key", func(t *testing.T) {
 		t.Parallel()
 		e := newB2BEnv(t)
 		screenedCall(t, e)
-		// The 3 s prompt, then media.screening_timeout (2 s).
-		e.carrier.waitRequest(sip.BYE, 10*time.Second)
+		// The announcement (about 12 s), a pause (0.8 s), the announcement
+		// again, then media.screening_timeout (2 s).
+		once := announcementFrames(t, e)
+		e.carrier.waitRequest(sip.BYE, 40*time.Second)
 		wantNextStep(t, e, "timeout")
-		if n := e.carrier.received(0); n < 140 {
-			t.Errorf("carrier heard %d prompt packets, want the whole prompt (about 155)", n)
+		// PCMU (payload type 0): twice the announcement and the 40 frames
+		// of the pause, nothing else.
+		if n, want := e.carrier.received(0), 2*once+40; n < want || n > want+2 {
+			t.Errorf("carrier heard %d PCMU packets, want the announcement twice with a pause: %d", n, want)
 		}
 	})
 	t.Run("far end hangs up", func(t *testing.T) {

@@ -26,6 +26,9 @@
 //	... originate leg B with media.Offer / media.ParseAnswer, play media.Ringback on A ...
 //	p.Stop(); media.NewBridge(a, b).Start()                 // on B's 200 OK
 //
+// Screening plays a Sequence instead, prompts back to back assembled per call:
+// media.NewSequence(callFor, tenantName, from, digit4, digit0, …, press1).
+//
 // Concurrency: a Session owns one reader goroutine, started and stopped by
 // Run; a Bridge relays from those readers; a Player sends from its caller's
 // goroutine. Nothing else runs in the background.

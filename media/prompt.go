@@ -26,6 +26,7 @@ type Prompt struct {
 	mulaw      []byte
 	alaw       []byte
 	frameCount int
+	custom     bool // from the prompts folder, not built in
 }
 
 // NewPrompt encodes pcm (8 kHz mono) as a prompt; the last frame is padded
@@ -47,6 +48,10 @@ func (p *Prompt) Name() string { return p.name }
 
 // Frames returns the number of 20 ms frames.
 func (p *Prompt) Frames() int { return p.frameCount }
+
+// Custom reports whether the prompt was loaded from the prompts folder
+// rather than built in.
+func (p *Prompt) Custom() bool { return p.custom }
 
 // Duration returns the prompt's length.
 func (p *Prompt) Duration() time.Duration { return time.Duration(p.frameCount) * frameDuration }
@@ -72,24 +77,25 @@ type Prompts struct {
 }
 
 // LoadPrompts returns the built-in prompts (welcome, invalid, goodbye,
-// screening), overridden and extended by the *.wav files of dir, each named
+// screening and the parts of the screening announcement: see
+// prompts/README.md), overridden and extended by the *.wav files of dir, each named
 // by its file name without .wav; dir "" means built-ins only. Every file that
 // cannot be used is reported, by path.
 func LoadPrompts(dir string) (*Prompts, error) {
 	p := &Prompts{byName: map[string]*Prompt{}}
-	if err := p.load(builtinFS, "prompts"); err != nil {
+	if err := p.load(builtinFS, "prompts", false); err != nil {
 		return nil, err // a broken build
 	}
 	if dir == "" {
 		return p, nil
 	}
-	if err := p.load(os.DirFS(dir), "."); err != nil {
+	if err := p.load(os.DirFS(dir), ".", true); err != nil {
 		return nil, fmt.Errorf("prompts %s: %w", dir, err)
 	}
 	return p, nil
 }
 
-func (p *Prompts) load(fsys fs.FS, dir string) error {
+func (p *Prompts) load(fsys fs.FS, dir string, custom bool) error {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return err
@@ -111,7 +117,9 @@ func (p *Prompts) load(fsys fs.FS, dir string) error {
 			errs = append(errs, fmt.Errorf("%s: %w", e.Name(), err))
 			continue
 		}
-		p.byName[name] = NewPrompt(name, pcm)
+		pr := NewPrompt(name, pcm)
+		pr.custom = custom
+		p.byName[name] = pr
 	}
 	return errors.Join(errs...)
 }
@@ -124,3 +132,61 @@ func (p *Prompts) Get(name string) (*Prompt, bool) {
 
 // Names returns the prompt names, sorted.
 func (p *Prompts) Names() []string { return slices.Sorted(maps.Keys(p.byName)) }
+
+// Sequence is prompts played back to back, as one Source: an announcement
+// assembled per call ("call for", the tenant, "from", the caller's digits…).
+// Like its prompts it is immutable, and costs no copying of audio.
+type Sequence struct {
+	parts []*Prompt
+	ends  []int // ends[i]: frames of parts[0..i]
+}
+
+// NewSequence returns parts played one after the other; nil parts are left
+// out.
+func NewSequence(parts ...*Prompt) *Sequence {
+	s := &Sequence{}
+	total := 0
+	for _, p := range parts {
+		if p == nil || p.frameCount == 0 {
+			continue
+		}
+		total += p.frameCount
+		s.parts = append(s.parts, p)
+		s.ends = append(s.ends, total)
+	}
+	return s
+}
+
+// Names returns the names of the parts, in order.
+func (s *Sequence) Names() []string {
+	names := make([]string, len(s.parts))
+	for i, p := range s.parts {
+		names[i] = p.name
+	}
+	return names
+}
+
+// Frames returns the number of 20 ms frames: the sum of the parts'.
+func (s *Sequence) Frames() int {
+	if len(s.ends) == 0 {
+		return 0
+	}
+	return s.ends[len(s.ends)-1]
+}
+
+// Duration returns the sequence's length.
+func (s *Sequence) Duration() time.Duration { return time.Duration(s.Frames()) * frameDuration }
+
+// Frame returns frame n of the sequence encoded with c, shared like a
+// Prompt's.
+func (s *Sequence) Frame(c Codec, n int) ([]byte, bool) {
+	if n < 0 || n >= s.Frames() {
+		return nil, false
+	}
+	i, _ := slices.BinarySearch(s.ends, n+1) // the first part ending after frame n
+	start := 0
+	if i > 0 {
+		start = s.ends[i-1]
+	}
+	return s.parts[i].Frame(c, n-start)
+}

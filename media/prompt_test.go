@@ -99,7 +99,7 @@ func TestBuiltinPrompts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(p.Names(), ","); got != "goodbye,invalid,screening,welcome" {
+	if got := strings.Join(p.Names(), ","); got != "call-for,digit-0,digit-1,digit-2,digit-3,digit-4,digit-5,digit-6,digit-7,digit-8,digit-9,from,goodbye,invalid,press-1,screening,welcome,you-have-a-call" {
 		t.Errorf("Names() = %s", got)
 	}
 	for name, min := range map[string]time.Duration{"welcome": 4 * time.Second, "invalid": time.Second, "goodbye": 500 * time.Millisecond, "screening": 2 * time.Second} {
@@ -133,11 +133,14 @@ func TestPromptsOverride(t *testing.T) {
 	if w, _ := p.Get("welcome"); w.Frames() != 7 { // 1000 samples: 6 frames and a padded one
 		t.Errorf("welcome has %d frames, want 7 (the folder's file)", w.Frames())
 	}
-	if n, ok := p.Get("acme-night"); !ok || n.Frames() != 2 {
+	if n, ok := p.Get("acme-night"); !ok || n.Frames() != 2 || !n.Custom() {
 		t.Errorf("acme-night missing or wrong: %v", ok)
 	}
-	if _, ok := p.Get("goodbye"); !ok {
-		t.Errorf("built-in goodbye lost")
+	if w, _ := p.Get("welcome"); !w.Custom() {
+		t.Errorf("welcome from the folder not reported custom")
+	}
+	if g, ok := p.Get("goodbye"); !ok || g.Custom() {
+		t.Errorf("built-in goodbye lost or reported custom")
 	}
 
 	write("bad.wav", wavFile(1, 2, 8000, 16, nil))
@@ -261,4 +264,130 @@ func TestPlayerBargeIn(t *testing.T) {
 	clk.Advance(time.Second)
 	p.quiet()
 	player.Stop() // nothing playing: no effect
+}
+
+// ramp returns a prompt of frames frames whose samples count up from first,
+// so that every frame of a sequence can be told apart.
+func ramp(name string, first, frames int) *Prompt {
+	pcm := make([]int16, frames*160)
+	for i := range pcm {
+		pcm[i] = int16((first*160 + i) * 7 % 30000)
+	}
+	return NewPrompt(name, pcm)
+}
+
+func TestSequence(t *testing.T) {
+	a, b, c := ramp("a", 0, 3), ramp("b", 3, 1), ramp("c", 4, 5)
+	whole := ramp("whole", 0, 9)
+	s := NewSequence(a, nil, b, NewPrompt("empty", nil), c)
+	if s.Frames() != a.Frames()+b.Frames()+c.Frames() || s.Duration() != 180*time.Millisecond {
+		t.Fatalf("Frames() = %d, Duration() = %v; want 9, 180ms", s.Frames(), s.Duration())
+	}
+	if got := strings.Join(s.Names(), ","); got != "a,b,c" {
+		t.Errorf("Names() = %s, want a,b,c (nil and empty parts left out)", got)
+	}
+	for _, codec := range []Codec{PCMU, PCMA} {
+		for n := range 9 {
+			got, ok := s.Frame(codec, n)
+			want, _ := whole.Frame(codec, n)
+			if !ok || !bytes.Equal(got, want) {
+				t.Errorf("%v frame %d: not the parts' frame", codec, n)
+			}
+		}
+		for _, n := range []int{-1, 9, 100} {
+			if _, ok := s.Frame(codec, n); ok {
+				t.Errorf("%v frame %d exists", codec, n)
+			}
+		}
+	}
+	if e := NewSequence(); e.Frames() != 0 {
+		t.Errorf("empty sequence has %d frames", e.Frames())
+	} else if _, ok := e.Frame(PCMU, 0); ok {
+		t.Errorf("empty sequence has frame 0")
+	}
+}
+
+func TestPlayerPlaysWholeSequence(t *testing.T) {
+	clk := newStepClock()
+	s := newTestSession(t, SessionConfig{Clock: clk, Sequencer: rtp.NewFixedSequencer(1), Random: randoms(1, 0)})
+	p := newPeer(t)
+	s.SetRemote(Negotiated{RemoteRTP: p.addr(), PayloadType: 0, Codec: PCMU})
+	seq := NewSequence(ramp("a", 0, 2), ramp("b", 2, 3))
+	whole := ramp("whole", 0, 5)
+	n, err := NewPlayer(s).Play(context.Background(), seq)
+	if n != 5 || err != nil {
+		t.Fatalf("Play() = %d, %v; want 5 (2+3), nil", n, err)
+	}
+	for i := range 5 {
+		pkt := p.read()
+		want, _ := whole.Frame(PCMU, i)
+		if pkt.PayloadType != 0 || !bytes.Equal(pkt.Payload, want) || pkt.Timestamp != uint32(i*160) {
+			t.Errorf("packet %d: pt %d ts %d, payload equal %v", i, pkt.PayloadType, pkt.Timestamp, bytes.Equal(pkt.Payload, want))
+		}
+	}
+}
+
+func TestPlayerStopsSequence(t *testing.T) {
+	clk := newManualClock()
+	s := newTestSession(t, SessionConfig{Clock: clk, Sequencer: rtp.NewFixedSequencer(1), Random: randoms(1, 0)})
+	p := newPeer(t)
+	s.SetRemote(Negotiated{RemoteRTP: p.addr(), Codec: PCMU})
+	player := NewPlayer(s)
+	seq := NewSequence(ramp("a", 0, 2), ramp("b", 2, 50))
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := player.Play(context.Background(), seq)
+		done <- result{n, err}
+	}()
+	for i := 1; i <= 3; i++ { // into the second part
+		clk.waitSleeper(t, epoch.Add(time.Duration(i)*20*time.Millisecond))
+		clk.Advance(20 * time.Millisecond)
+	}
+	clk.waitSleeper(t, epoch.Add(80*time.Millisecond)) // waiting to send frame 4
+	player.Stop()                                      // barge-in
+	if r := <-done; r.n != 4 || !errors.Is(r.err, ErrStopped) {
+		t.Errorf("Play() = %d, %v; want 4, ErrStopped", r.n, r.err)
+	}
+	for range 4 {
+		p.read()
+	}
+	clk.Advance(time.Second)
+	p.quiet()
+}
+
+func TestBuiltinAnnouncementParts(t *testing.T) {
+	p, err := LoadPrompts("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := int64(0)
+	entries, _ := builtinFS.ReadDir("prompts")
+	for _, e := range entries {
+		info, _ := e.Info()
+		total += info.Size()
+	}
+	if total > 250<<10 {
+		t.Errorf("built-in prompts take %d bytes, keep them under 250 KB", total)
+	}
+	names := []string{"you-have-a-call", "call-for", "from", "press-1"}
+	for d := range 10 {
+		names = append(names, "digit-"+string(rune('0'+d)))
+	}
+	for _, name := range names {
+		pr, ok := p.Get(name)
+		switch {
+		case !ok:
+			t.Errorf("no built-in %s", name)
+		case pr.Custom():
+			t.Errorf("built-in %s reported custom", name)
+		case name == "press-1" && (pr.Duration() < 2*time.Second || pr.Duration() > 4*time.Second):
+			t.Errorf("press-1 lasts %v, want 2-4 s", pr.Duration())
+		case name != "press-1" && (pr.Duration() < 300*time.Millisecond || pr.Duration() > 1200*time.Millisecond):
+			t.Errorf("%s lasts %v, want a short word (0.3-1.2 s)", name, pr.Duration())
+		}
+	}
 }

@@ -24,7 +24,7 @@ type MediaConfig struct {
 	Ports   string     // RTP port range "lo-hi"; default "20000-20999"
 	Prompts string     // folder of WAV prompts overriding the built-ins; "" = built-ins only
 	// ScreeningTimeout is how long the forwarded leg has to press a key
-	// after the screening prompt ends (default 10s).
+	// after the screening announcement, played twice, ends (default 10s).
 	ScreeningTimeout time.Duration
 	// ScreeningRing is how long a screened forward rings when the forward
 	// sets no timeout of its own (default 30s): a voicemail that never

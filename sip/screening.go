@@ -31,11 +31,12 @@ const (
 // is dialled) and the caller gets 180 Ringing — no early media, its phone
 // plays ringback. The forwarded leg is placed through the trunk by the
 // proxy's own forward (Diversion, History-Info, caller ID) with our SDP
-// offer. When it answers, it alone hears the "screening" prompt; key 1
-// answers the caller with our SDP and bridges the two legs in a B2BUA
-// goroutine. Any other key, no key within the screening timeout after the
-// prompt, or the far end hanging up ends the forwarded leg and the plan goes
-// on (next step, else 480 with a Reason header).
+// offer. When it answers, it alone hears the screening announcement (see
+// screeningParts), twice unless a key interrupts it; key 1 answers the
+// caller with our SDP and bridges the two legs in a B2BUA goroutine. Any
+// other key, no key within the screening timeout after the announcement, or
+// the far end hanging up ends the forwarded leg and the plan goes on (next
+// step, else 480 with a Reason header).
 func (c *call) screen(st routing.Forward) bool {
 	b := c.s.b2b
 	if _, originated := c.tx.(*virtualTx); originated || c.s.trunk(st.Trunk) == nil {
@@ -136,9 +137,10 @@ func screenOutcome(result string) string {
 	return "unavailable"
 }
 
-// screenLeg waits for the forwarded leg to answer, plays it the prompt and
-// reads its key. It returns the screening result and, for the ones that
-// do not connect, the plan outcome.
+// screenLeg waits for the forwarded leg to answer, plays it the
+// announcement and reads its key; a key stops the announcement at once. It
+// returns the screening result and, for the ones that do not connect, the
+// plan outcome.
 func (c *call) screenLeg(a *uasLeg, l *uacLeg) (string, routing.Outcome) {
 	b := c.s.b2b
 	ctx := b.ctx
@@ -166,7 +168,7 @@ func (c *call) screenLeg(a *uasLeg, l *uacLeg) (string, routing.Outcome) {
 		}
 	}
 	runSession(ctx, l.sess)
-	pl := play(ctx, media.NewPlayer(l.sess), b.prompt("screening", "screening"))
+	pl := play(ctx, media.NewPlayer(l.sess), b.screeningAnnouncement(c.view.Tenant.Domain, callerNumber(c.req)))
 	defer pl.stop()
 	var expired <-chan time.Time
 	finished := pl.finished()
@@ -196,4 +198,85 @@ func (c *call) screenLeg(a *uasLeg, l *uacLeg) (string, routing.Outcome) {
 			return screenCallerCancelled, 0
 		}
 	}
+}
+
+// screeningPause separates the announcement from its repetition.
+var screeningPause = media.NewPrompt("pause", make([]int16, 8000*800/1000))
+
+// screeningAnnouncement is what the forwarded leg hears: the parts named by
+// screeningParts, a pause, and the parts again (the screening timeout starts
+// when it ends).
+func (b *b2bua) screeningAnnouncement(domain, number string) *media.Sequence {
+	names := screeningParts(b.prompts, domain, number)
+	parts := make([]*media.Prompt, 0, 2*len(names)+1)
+	for _, name := range names {
+		p, ok := b.prompts.Get(name)
+		if !ok { // a built-in: cannot happen
+			b.log.Warn("screening prompt missing", "prompt", name)
+		}
+		parts = append(parts, p) // NewSequence leaves nil out
+	}
+	parts = append(parts, screeningPause)
+	return media.NewSequence(append(parts, parts[:len(names)]...)...)
+}
+
+// screeningParts names the prompts of the screening announcement, in order:
+//
+//   - "call-for" and "tenant-<domain>" when the prompts folder has a
+//     recording of the tenant's name (tenant-acme.example.wav), else
+//     "you-have-a-call";
+//   - "from" and "digit-0".."digit-9" for each digit of the caller's number,
+//     when known (number is digits only, as callerNumber returns);
+//   - "press-1" ("Press 1 to accept, or hang up to decline.").
+//
+// A screening.wav in the prompts folder is played instead of all of it, as
+// it was before the announcement had parts.
+func screeningParts(prompts *media.Prompts, domain, number string) []string {
+	if p, ok := prompts.Get("screening"); ok && p.Custom() {
+		return []string{"screening"}
+	}
+	var names []string
+	tenant := "tenant-" + strings.ToLower(domain)
+	if _, ok := prompts.Get(tenant); ok && domain != "" {
+		names = append(names, "call-for", tenant)
+	} else {
+		names = append(names, "you-have-a-call")
+	}
+	if number != "" {
+		names = append(names, "from")
+		for _, d := range number {
+			names = append(names, "digit-"+string(d))
+		}
+	}
+	return append(names, "press-1")
+}
+
+// maxSpokenDigits bounds the caller's number read out: E.164 numbers have
+// at most 15 digits.
+const maxSpokenDigits = 15
+
+// callerNumber returns the digits of the caller's number, to be read out:
+// the From user part when it is a number (E.164 without its "+", or plain
+// digits such as an extension), else "" — a name, "anonymous", more than 15
+// digits, or a caller that asked for privacy (RFC 3323 Privacy: id, user or
+// header).
+func callerNumber(req *sip.Request) string {
+	if h := req.GetHeader("Privacy"); h != nil {
+		for v := range strings.SplitSeq(h.Value(), ";") {
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "id", "user", "header":
+				return ""
+			}
+		}
+	}
+	from := req.From()
+	if from == nil {
+		return ""
+	}
+	user, _, _ := strings.Cut(from.Address.User, ";") // user parameters (;npdi, ;phone-context=…)
+	digits := strings.TrimPrefix(user, "+")
+	if digits == "" || len(digits) > maxSpokenDigits || strings.Trim(digits, "0123456789") != "" {
+		return ""
+	}
+	return digits
 }

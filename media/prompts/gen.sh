@@ -1,18 +1,39 @@
 #!/bin/sh
-# Regenerates the built-in prompts. Needs Debian's espeak-ng and sox:
+# Regenerates the built-in prompts, all of them or the ones named as
+# arguments (./gen.sh digit-0 from). Needs Debian's espeak-ng and sox:
 #   apt-get install -y espeak-ng sox
 # espeak-ng writes 22,050 Hz 16-bit mono; sox resamples to 8 kHz mono and
 # stores G.711 µ-law (8 bits a sample, half the size of PCM16), which is what
-# phones receive anyway. Output is deterministic for a given espeak-ng build.
+# phones receive anyway. sox -R seeds its dither with a fixed number, so the
+# output is deterministic for a given espeak-ng and sox build.
 set -eu
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-say() { # name text
-	espeak-ng -v en-us -s 150 -w "$tmp/$1.wav" "$2"
-	sox "$tmp/$1.wav" -r 8000 -c 1 -e u-law -b 8 "$1.wav"
+only=" $* "
+say() { # name text [sox effect...]
+	name=$1 text=$2
+	shift 2
+	case $only in
+	"  " | *" $name "*) ;;
+	*) return 0 ;;
+	esac
+	espeak-ng -v en-us -s 150 -w "$tmp/$name.wav" "$text"
+	sox -R "$tmp/$name.wav" -r 8000 -c 1 -e u-law -b 8 "$name.wav" "$@"
+}
+# part: a piece of the screening announcement, played back to back with the
+# others: espeak-ng's trailing silence (about 0.4 s) is cut to a short gap.
+part() { # name text gap-in-seconds
+	say "$1" "$2" reverse silence 1 0.01 0.1% reverse pad 0 "$3"
 }
 say welcome "Welcome. For sales press 1. To dial an extension, enter it now."
 say invalid "That is not a valid option."
 say goodbye "Goodbye."
 say screening "You have a call. Press 1 to accept."
+part you-have-a-call "You have a call" 0.2
+part call-for "Call for" 0.1
+part from "from" 0.1
+part press-1 "Press 1 to accept, or hang up to decline." 0.2
+for d in 0:zero 1:one 2:two 3:three 4:four 5:five 6:six 7:seven 8:eight 9:nine; do
+	part "digit-${d%%:*}" "${d#*:}" 0.1
+done
