@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/internal/redistest"
+	"github.com/switchboard/switchboard/sip/auth"
 )
 
 // The cluster tests run two switchboard processes, A and B, on one
@@ -423,9 +425,168 @@ func TestClusterRedisOutage(t *testing.T) {
 }
 
 func TestClusterTCPPhoneOnACalledViaB(t *testing.T) {
-	t.Skip("not implemented: a call arriving at B for a phone registered over TCP on A must be relayed " +
-		"through A (the instance holding the connection; Binding.Instance) — missing: an address per instance " +
-		"to route through (sip.instance is the host name, the same for two processes on one host), " +
-		"a Route to A carrying an HMAC of the shared nonce secret so A accepts the relay only from a cluster instance, " +
-		"and A forwarding only to a flow it holds for that AOR. Today B dials the phone's source port and fails.")
+	t.Parallel()
+	c := newCluster(t)
+	bobPh := phoneOn(t, c.a, "7002", "TCP", "7002", bob)
+	alicePh := phoneOn(t, c.b, "7001", "UDP", "7001", alice)
+	bobPh.setAnswer(answer{Ring: true, After: 100 * time.Millisecond, Code: 200})
+	// The binding names A by an address B can reach.
+	if got := clusterBinding(t, c, "bob@acme.example").Instance; got != "udp:"+c.a.Addr {
+		t.Fatalf("binding instance %q, want %q", got, "udp:"+c.a.Addr)
+	}
+
+	call := alicePh.call("7002", callOpts{As: &alice})
+	call.waitProvisional(180, 3*time.Second)
+	res := call.waitStatus(200, 5*time.Second)
+	inv := bobPh.waitRequest(sip.INVITE, 1, time.Second)
+	// The phone got it from A, over the connection it registered on.
+	if inv.Source() != c.a.Addr {
+		t.Errorf("phone got the INVITE from %s, want A (%s)", inv.Source(), c.a.Addr)
+	}
+	if r := header(inv, "Route"); r != "" {
+		t.Errorf("phone got a Route (the flow token leaked): %q", r)
+	}
+	if inv.From().Address.User != "7001" {
+		t.Errorf("callee sees From %q", inv.From().Value())
+	}
+	// Both instances stay on the path.
+	if rr := header(res, "Record-Route"); !strings.Contains(rr, c.a.Addr) || !strings.Contains(rr, c.b.Addr) {
+		t.Errorf("Record-Route %q, want A (%s) and B (%s)", rr, c.a.Addr, c.b.Addr)
+	}
+	call.ack()
+	bobPh.waitRequest(sip.ACK, 1, 2*time.Second)
+	c.b.waitMetric(t, callsActive, 1, 2*time.Second)
+	c.a.waitMetric(t, callsActive, 1, 2*time.Second)
+	if res := call.bye(); res.StatusCode != 200 {
+		t.Fatalf("BYE from the caller: %d %s", res.StatusCode, res.Reason)
+	}
+	bobPh.waitRequest(sip.BYE, 1, 2*time.Second)
+	c.b.waitMetric(t, callsActive, 0, 2*time.Second)
+	c.a.waitMetric(t, callsActive, 0, 2*time.Second)
+
+	// Again, hung up by the phone: its BYE goes phone → A → B → caller.
+	back := connect(t, alicePh, alice, "7002", bobPh)
+	if n := invited(bobPh); n != 2 {
+		t.Fatalf("phone got %d INVITEs, want 2", n)
+	}
+	if res := bobPh.byeFromCallee(back.callID()); res.StatusCode != 200 {
+		t.Fatalf("BYE from the callee: %d %s", res.StatusCode, res.Reason)
+	}
+	alicePh.waitRequest(sip.BYE, 1, 2*time.Second)
+	c.b.waitMetric(t, callsActive, 0, 2*time.Second)
+	c.a.waitMetric(t, callsActive, 0, 2*time.Second)
+}
+
+// clusterBinding reads the one binding of aor from the test's Redis.
+func clusterBinding(t *testing.T, c *cluster, aor string) wireBinding {
+	t.Helper()
+	all, err := c.rdb.HGetAll(ctxTimeout(t, 5*time.Second), "sb:loc:"+aor).Result()
+	var bs []wireBinding
+	for k, v := range all {
+		if strings.HasPrefix(k, "#") { // the hash's own fields (#v)
+			continue
+		}
+		var b wireBinding
+		if err := json.Unmarshal([]byte(v), &b); err != nil {
+			t.Fatalf("binding %q: %v", v, err)
+		}
+		bs = append(bs, b)
+	}
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("sb:loc:%s = %v, %v; want one binding", aor, all, err)
+	}
+	return bs[0]
+}
+
+// wireBinding is the part of a binding in Redis the relay tests read
+// (location/redis_rw.go).
+type wireBinding struct {
+	Source    string `json:"src"`
+	Transport string `json:"tr"`
+	Instance  string `json:"in"`
+}
+
+// A relayed INVITE is accepted only with a flow token signed with the
+// cluster's secret, unexpired, for its own Call-ID and for a flow the
+// instance holds; in-dialog requests are never relayed on a token alone.
+func TestClusterRelayNeedsValidToken(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	bobPh := phoneOn(t, c.a, "7002", "TCP", "7002", bob)
+	bobPh.setAnswer(answer{Code: 486})
+	wb := clusterBinding(t, c, "bob@acme.example")
+	secret, err := c.rdb.Get(ctxTimeout(t, 5*time.Second), "sb:auth:secret").Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := func(callID string, expires time.Time) auth.Flow {
+		return auth.Flow{AOR: "bob@acme.example", Source: wb.Source, Transport: wb.Transport, CallID: callID, Expires: expires}
+	}
+	raw := newRaw(t, c.a)
+	invite := func(callID, tok string) *sip.Response {
+		t.Helper()
+		return raw.mustDo(raw.message(
+			"INVITE sip:7002@"+bobPh.addr+";transport=tcp SIP/2.0",
+			"Via: {via}",
+			"Route: <sip:"+c.a.Addr+";transport=udp;lr;sb-flow="+tok+">",
+			"Max-Forwards: 70",
+			"From: <sip:7001@{domain}>;tag={tag}",
+			"To: <sip:7002@{domain}>",
+			"Call-ID: "+callID,
+			"CSeq: 1 INVITE",
+			"Contact: <sip:7001@127.0.0.1:{port}>",
+			"Content-Length: 0"))
+	}
+	soon := time.Now().Add(time.Minute)
+	other := []byte("not-the-cluster-secret-0123456789")
+	for _, tc := range []struct {
+		name string
+		tok  func(callID string) string
+		code int
+	}{
+		{"garbage", func(string) string { return "abc.def" }, 403},
+		{"forged", func(id string) string { return auth.SignFlow(other, flow(id, soon)) }, 403},
+		{"expired", func(id string) string { return auth.SignFlow(secret, flow(id, time.Now().Add(-time.Second))) }, 403},
+		{"other call", func(string) string { return auth.SignFlow(secret, flow("another-call@e2e", soon)) }, 403},
+		{"flow not held", func(id string) string {
+			f := flow(id, soon)
+			f.Source = "127.0.0.1:9"
+			return auth.SignFlow(secret, f)
+		}, 480},
+	} {
+		id := token() + "@e2e"
+		if res := invite(id, tc.tok(id)); res.StatusCode != tc.code {
+			t.Errorf("%s token: %d %s, want %d", tc.name, res.StatusCode, res.Reason, tc.code)
+		}
+	}
+	if n := invited(bobPh); n != 0 {
+		t.Fatalf("phone got %d INVITEs from refused relays", n)
+	}
+	// The control: a valid token rings the phone (which is busy).
+	id := token() + "@e2e"
+	if res := invite(id, auth.SignFlow(secret, flow(id, soon))); res.StatusCode != 486 {
+		t.Errorf("valid token: %d %s, want the phone's 486", res.StatusCode, res.Reason)
+	}
+	if n := invited(bobPh); n != 1 {
+		t.Errorf("phone got %d INVITEs for the valid token, want 1", n)
+	}
+
+	// A BYE with a valid-looking token but no dialog on A is not relayed.
+	id = token() + "@e2e"
+	res := raw.mustDo(raw.message(
+		"BYE sip:7002@"+bobPh.addr+";transport=tcp SIP/2.0",
+		"Via: {via}",
+		"Route: <sip:"+c.a.Addr+";transport=udp;lr;sb-flow="+auth.SignFlow(secret, flow(id, soon))+">",
+		"Max-Forwards: 70",
+		"From: <sip:7001@{domain}>;tag={tag}",
+		"To: <sip:7002@{domain}>;tag={tag}",
+		"Call-ID: "+id,
+		"CSeq: 2 BYE",
+		"Content-Length: 0"))
+	if res.StatusCode != 481 {
+		t.Errorf("BYE with a token and no dialog: %d %s, want 481", res.StatusCode, res.Reason)
+	}
+	if n := len(bobPh.requests(sip.BYE)); n != 0 {
+		t.Errorf("phone got %d BYEs", n)
+	}
 }

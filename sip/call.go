@@ -163,7 +163,7 @@ func (c *call) startStep(i int) {
 		switch st := c.plan.Steps[i].(type) {
 		case routing.Ring:
 			for _, ct := range st.Contacts {
-				c.fork(ct.Binding.Contact, ct.Binding.Source, ct.Binding.Transport, ct.AOR, nil)
+				c.ring(ct)
 			}
 			timeout = st.Timeout
 		case routing.Outbound:
@@ -243,13 +243,10 @@ func (c *call) fork(target, dest, transport, label string, edit func(*sip.Reques
 	removeHeaders(r, "Proxy-Authorization")
 	removeHeaders(r, "Route")
 	setMaxForwards(r, maxForwards(c.req)-1)
-	for i, rr := range c.s.recordRoute(c.req.Transport(), transport) {
-		if i == 0 {
-			r.PrependHeader(rr)
-		} else {
-			r.AppendHeaderAfter(rr, "Record-Route")
-		}
-	}
+	// Our entries go above any Record-Route of an earlier proxy, in order:
+	// AppendHeaderAfter would put the second one below the earlier
+	// proxy's, and the caller would skip that proxy (a relayed call's B).
+	r.PrependHeader(c.s.recordRoute(c.req.Transport(), transport)...)
 	c.applyCallerID(r)
 	if edit != nil {
 		edit(r)

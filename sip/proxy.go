@@ -40,6 +40,11 @@ func (s *Server) invite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(tx, req, 482, "Loop Detected")
 		return
 	}
+	if token, ok := s.flowToken(req); ok {
+		// Relayed by another instance to a flow this one holds (relay.go).
+		s.relayInvite(req, tx, token)
+		return
+	}
 	// Answer 100 at once so the caller stops retransmitting while the
 	// directory and location are read and the forks are set up.
 	s.reply(tx, req, 100, "Trying")

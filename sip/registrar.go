@@ -136,7 +136,7 @@ func (s *Server) parseRegister(req *sip.Request) (regRequest, int, sip.Header) {
 		Source:    req.Source(),
 		Transport: strings.ToLower(req.Transport()),
 		LocalAddr: req.Destination(),
-		Instance:  s.cfg.Instance,
+		Instance:  s.instance,
 	}
 	if ua := req.GetHeader("User-Agent"); ua != nil {
 		r.UserAgent = ua.Value()

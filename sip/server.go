@@ -44,9 +44,12 @@ type Config struct {
 	DefaultExpires time.Duration
 	MaxContacts    int // bindings kept per AOR; the oldest is replaced past it
 	UDPReadBuffer  int // bytes; the kernel default (~208 KB) drops packets under load
-	Instance       string
-	UserAgent      string
-	Trunks         []Trunk
+	// Instance overrides the id stored with the bindings this instance
+	// holds, "transport:host:port" where the other instances can reach it
+	// (relay.go); "" = derived from the listeners and Advertise at Listen.
+	Instance  string
+	UserAgent string
+	Trunks    []Trunk
 	// MaxCallAge drops a confirmed call whose BYE never came (default 12h).
 	MaxCallAge time.Duration
 	// Media configures the calls switchboard answers itself (attendant,
@@ -97,6 +100,7 @@ type Server struct {
 	dialogs    dialogs
 	ownAddrs   map[string]bool // host:port of every listener
 	bound      []boundAddr
+	instance   string // this instance's id, set by Listen (relay.go)
 
 	mu        sync.Mutex
 	udp       []net.PacketConn
@@ -227,6 +231,7 @@ func (s *Server) Listen() error {
 		}
 		s.ownHosts[strings.ToLower(host)] = true
 	}
+	s.instance = s.instanceID()
 	return nil
 }
 
@@ -278,7 +283,7 @@ func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 		go func() { errc <- s.srv.ServeTCP(ln) }()
 	}
 	s.ready.Store(true)
-	s.log.Info("sip listening", "addrs", s.Addrs())
+	s.log.Info("sip listening", "addrs", s.Addrs(), "instance", s.instance)
 
 	var serveErr error
 	sweep := time.NewTicker(time.Minute)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -179,9 +178,6 @@ func sipConfig(cfg config.Config) (sip.Config, error) {
 	}
 	for _, a := range cfg.SIP.AuthAlgorithms {
 		sc.AuthAlgorithms = append(sc.AuthAlgorithms, auth.Algorithm(a))
-	}
-	if host, err := os.Hostname(); err == nil {
-		sc.Instance = host
 	}
 	return sc, nil
 }
