@@ -36,6 +36,13 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 	if s.b2b.request(req, tx) {
 		return
 	}
+	if req.Method == sip.REGISTER || req.Method == sip.OPTIONS {
+		// Answered statelessly (RFC 3261 §8.2.7), as Kamailio does: keeping
+		// each server transaction for Timer J (32 s on UDP) held ~700 B per
+		// REGISTER in memory at load. A retransmission is simply handled
+		// again (applyRegister accepts the same CSeq).
+		defer tx.Terminate()
+	}
 	if req.IsAck() {
 		// ACKs for our own non-2xx responses are absorbed by their
 		// transaction; what reaches us is the end-to-end ACK of a 2xx.

@@ -211,10 +211,15 @@ func parseSeconds(v string) (time.Duration, bool) {
 
 // applyRegister computes an AOR's bindings after a REGISTER (RFC 3261 §10.3
 // steps 6–8). It is pure: the location store runs it atomically.
+//
+// REGISTER is answered without keeping a server transaction (see handle), so
+// a retransmission arrives as a new request with the same Call-ID and CSeq:
+// it is applied again (the result is the same) rather than refused. Only a
+// lower CSeq is out of order.
 func applyRegister(now time.Time, cur []location.Binding, r regRequest, maxContacts int) ([]location.Binding, error) {
 	if r.Star {
 		for i := range cur {
-			if cur[i].CallID == r.CallID && r.CSeq <= cur[i].CSeq {
+			if cur[i].CallID == r.CallID && r.CSeq < cur[i].CSeq {
 				return nil, location.ErrStale
 			}
 		}
@@ -223,7 +228,7 @@ func applyRegister(now time.Time, cur []location.Binding, r regRequest, maxConta
 	out := slices.Clone(cur)
 	for _, c := range r.Contacts {
 		i := slices.IndexFunc(out, func(b location.Binding) bool { return b.Contact == c.URI })
-		if i >= 0 && out[i].CallID == r.CallID && r.CSeq <= out[i].CSeq {
+		if i >= 0 && out[i].CallID == r.CallID && r.CSeq < out[i].CSeq {
 			return nil, location.ErrStale
 		}
 		if c.Expires == 0 {
