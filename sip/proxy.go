@@ -53,6 +53,11 @@ func (s *Server) invite(req *sip.Request, tx sip.ServerTransaction) {
 	call, view, ok := s.classify(ctx, req, tx)
 	if !ok {
 		cancel()
+		// The challenge or refusal was answered statelessly (as Kamailio's
+		// sl does): holding the transaction for its ACK parked a goroutine
+		// per 407 in sipgo until Timer H. A lost 407 is answered again when
+		// the INVITE is retransmitted; the ACK finds no dialog and is dropped.
+		tx.Terminate()
 		return
 	}
 	plan := routing.Decide(call, view, routing.Options{
