@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -43,6 +44,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
+	tuneGC(environ)
 	if *pprofAddr != "" {
 		addr, closePprof, err := listenPprof(*pprofAddr)
 		if err != nil {
@@ -218,4 +220,20 @@ func printDemo(w io.Writer, demo *dialplan.Directory, cfg config.Config, sipAddr
 			u.Extensions[0], sipAddr, u.Password)
 	}
 	fmt.Fprintf(w, "Metrics: curl http://%s/metrics\n\n", httpAddr)
+}
+
+// defaultGOGC is the GC target used unless GOGC is set. SIP traffic is
+// allocation-heavy and the live heap small (bindings, dialogs), so the
+// default 100 spent about a quarter of the CPU in GC under load; 400 cut CPU
+// per REGISTER by ~25% in the bench driver (BENCHMARKS.md) for a larger but
+// still bounded heap. GOGC and GOMEMLIMIT in the environment win.
+const defaultGOGC = 400
+
+func tuneGC(environ []string) {
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "GOGC=") {
+			return
+		}
+	}
+	debug.SetGCPercent(defaultGOGC)
 }
