@@ -172,7 +172,7 @@ func (r *report) markdown() string {
 
 	if len(r.Scale) > 0 {
 		b.WriteString("## Scale curve\n\n")
-		fmt.Fprintf(&b, "A fresh server per point; every phone registers once (401 + REGISTER) at %.0f/s offered; memory is read after a %v pause for switchboard (sipgo keeps each REGISTER transaction for Timer J, 32 s; Kamailio answers statelessly and is read at once). Memory per binding is the growth divided by the phones: Go heap after a forced GC for switchboard (via its pprof listener), RSS (switchboard) or sum of PSS (Kamailio) for both.\n\n", o.scaleRate, o.settle)
+		fmt.Fprintf(&b, "A fresh server per point; every phone registers once (401 + REGISTER) at %.0f/s offered; memory is read after a %v pause for switchboard (time for the Go heap to settle after the load) and at once for Kamailio. Memory per binding is the growth divided by the phones: Go heap after a forced GC for switchboard (via its pprof listener), RSS (switchboard) or sum of PSS (Kamailio) for both.\n\n", o.scaleRate, o.settle)
 		b.WriteString("| System | Phones | Achieved REGISTER/s | Failed | p99 | CPU s / 1k | Memory before → after | Per binding (RSS/PSS) | Per binding (Go heap) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, s := range r.Scale {
 			if s.Err != "" {
@@ -271,9 +271,11 @@ pinned alike. Kamailio runs bench/kamailio/kamailio.cfg (4 UDP workers,
   the id or any extension as digest username, and holds HA1 hashes only.
 - **Challenges**: both challenge with MD5 and qop=auth; Kamailio's nonces are
   stateless (time + secret), as are switchboard's.
-- **Statefulness**: Kamailio answers REGISTER and the 401/407 challenges
-  statelessly (sl); switchboard answers through sipgo server transactions, which
-  sipgo keeps for Timer J (32 s) after the response.
+- **Statefulness**: both answer REGISTER and the 401/407 challenges
+  statelessly (Kamailio with sl; switchboard terminates the sipgo server
+  transaction right after responding). Proxied calls are stateful in both.
+- **GC**: switchboard runs with its default GC target (GOGC 400 unless GOGC
+  is set; see cmd/switchboard/serve.go).
 - **Tenants**: Kamailio has no tenant model: the realm is simply the To
   (REGISTER) or From (INVITE) domain and any domain is accepted; switchboard
   checks the domain is a tenant and answers 403 otherwise.
