@@ -9,10 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
-	"slices"
-	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -49,7 +45,6 @@ type decoder struct {
 	probs Problems
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (d *decoder) document(data []byte) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -73,32 +68,9 @@ func (d *decoder) document(data []byte) {
 	d.value(doc.Content[0], reflect.ValueOf(d.c).Elem(), "", false)
 }
 
-// parserErrors are the messages of go.yaml.in/yaml/v3's parser (as opposed
-// to its scanner). The parser reports 0-based line numbers, and none at all
-// for the first line; the scanner reports 1-based ones.
-var parserErrors = []string{
-	"did not find expected ',' or ']'",
-	"did not find expected ',' or '}'",
-	"did not find expected '-' indicator",
-	"did not find expected key",
-	"did not find expected node content",
-	"did not find expected <document start>",
-	"found undefined tag handle",
-	"found incompatible YAML document",
-}
-
 // syntax turns a YAML syntax error into a Problem with its line.
 func (d *decoder) syntax(err error) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 1
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-		if slices.Contains(parserErrors, msg) {
-			line++
-		}
-	}
-	d.probs = append(d.probs, Problem{File: d.file, Line: line, Reason: "invalid YAML: " + msg})
+	d.probs = append(d.probs, problem.YAMLSyntax(d.file, err))
 }
 
 func (d *decoder) add(n *yaml.Node, path, format string, args ...any) {
@@ -118,13 +90,13 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, isPath bool)
 	switch {
 	case t.Kind() == reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			d.add(n, path, "expected a mapping, got %s", describe(n))
+			d.add(n, path, "expected a mapping, got %s", problem.YAMLKind(n))
 			return
 		}
 		d.mapping(n, v, path)
 	case t.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.add(n, path, "expected a list, got %s", describe(n))
+			d.add(n, path, "expected a list, got %s", problem.YAMLKind(n))
 			return
 		}
 		list := reflect.MakeSlice(t, len(n.Content), len(n.Content))
@@ -141,7 +113,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string, isPath bool)
 
 func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string, isPath bool) {
 	if n.Kind != yaml.ScalarNode {
-		d.add(n, path, "expected %s, got %s", want(v.Type()), describe(n))
+		d.add(n, path, "expected %s, got %s", want(v.Type()), problem.YAMLKind(n))
 		return
 	}
 	if err := setLeaf(v, n.Value); err != nil {
@@ -168,7 +140,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		k, val := n.Content[i], n.Content[i+1]
 		p := join(path, k.Value)
 		if k.Kind != yaml.ScalarNode {
-			d.add(k, path, "mapping key must be a string, got %s", describe(k))
+			d.add(k, path, "mapping key must be a string, got %s", problem.YAMLKind(k))
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
@@ -197,17 +169,6 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "nothing"
-}
 
 func want(t reflect.Type) string {
 	switch {

@@ -283,12 +283,19 @@ func checkRedisURL(s string) error {
 		if u.Host == "" {
 			return fmt.Errorf("%q: the sentinel hosts are missing", shown)
 		}
+	case "redis-cluster":
+		if u.Host == "" {
+			return fmt.Errorf("%q: the cluster nodes are missing", shown)
+		}
+		if p := strings.Trim(u.Path, "/"); p != "" {
+			return fmt.Errorf("%q: a cluster has no database (%q)", shown, p)
+		}
 	case "unix":
 		if u.Path == "" {
 			return fmt.Errorf("%q: the socket path is missing", shown)
 		}
 	default:
-		return fmt.Errorf("%q: unknown scheme %q (want redis, rediss, redis-sentinel or unix)", shown, u.Scheme)
+		return fmt.Errorf("%q: unknown scheme %q (want redis, rediss, redis-sentinel, redis-cluster or unix)", shown, u.Scheme)
 	}
 	return nil
 }

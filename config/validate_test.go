@@ -87,6 +87,7 @@ func TestValidateValid(t *testing.T) {
 		{"redis URLs", "store: {redis: \"rediss://user:pw@redis.example:6380/1\"}\n"},
 		{"redis sentinel", "store: {redis: \"redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster\"}\n"},
 		{"redis unix", "store: {redis: \"unix:///run/redis.sock\"}\n"},
+		{"redis cluster", "store: {redis: \"redis-cluster://u:pw@10.0.0.1:6379,10.0.0.2:6379\"}\n"},
 		{"trunk with IPv6 and bare IPs", "trunks:\n  - name: a\n    address: \"[2001:db8::5]:5060\"\n    inbound_from: [192.0.2.7, \"2001:db8::/32\"]\n"},
 	}
 	for _, tt := range tests {
@@ -115,7 +116,7 @@ func TestValidateSeveral(t *testing.T) {
 		{File: f, Line: 8, Field: "media.address", Reason: `"localhost" is not an IP address`},
 		{File: f, Line: 9, Field: "media.ports", Reason: `port range "20000-10000": want 1024 <= lo < hi <= 65535`},
 		{File: f, Line: 11, Field: "http.listen", Reason: `"127.0.0.1": want host:port`},
-		{File: f, Line: 13, Field: "store.redis", Reason: `"memcached://127.0.0.1": unknown scheme "memcached" (want redis, rediss, redis-sentinel or unix)`},
+		{File: f, Line: 13, Field: "store.redis", Reason: `"memcached://127.0.0.1": unknown scheme "memcached" (want redis, rediss, redis-sentinel, redis-cluster or unix)`},
 		{File: f, Line: 16, Field: "trunks[0].address", Reason: `"carrier.example": want host:port`},
 		{File: f, Line: 17, Field: "trunks[0].inbound_from[0]", Reason: `"10.0.0.0/33" is not a CIDR or IP address`},
 		{File: f, Line: 18, Field: "trunks[1].name", Reason: `duplicate trunk name "carrier" (also trunks[0])`},

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,7 +47,7 @@ func Parse(data []byte, filename string, opts LoadOptions) (*Directory, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
-		return nil, Problems{syntaxProblem(filename, err)}
+		return nil, Problems{problem.YAMLSyntax(filename, err)}
 	}
 	d := &Directory{}
 	pd := &decoder{lines: map[pos]int{}}
@@ -81,18 +80,6 @@ func Parse(data []byte, filename string, opts LoadOptions) (*Directory, error) {
 		HashPasswords(d, realmFunc(opts.Realm))
 	}
 	return d, nil
-}
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// syntaxProblem turns a YAML syntax error into a Problem with its line.
-func syntaxProblem(file string, err error) Problem {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return Problem{File: file, Line: line, Reason: "invalid YAML: " + m[2]}
-	}
-	return Problem{File: file, Reason: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // realmFunc returns the realm chooser for HashPasswords: realm when set,
@@ -147,7 +134,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, ptr reflect.Value, path string) {
 	obj := ptr.Interface()
 	d.lines[pos{obj, "", ""}] = n.Line
 	if n.Kind != yaml.MappingNode {
-		d.add(pos{obj, "", ""}, n.Line, pathOr(path), "want a mapping (key: value), got %s", kindName(n))
+		d.add(pos{obj, "", ""}, n.Line, pathOr(path), "want a mapping (key: value), got %s", problem.YAMLKind(n))
 		return
 	}
 	if a, ok := obj.(*Attendant); ok {
@@ -186,7 +173,7 @@ func (d *decoder) decodeValue(n *yaml.Node, fv reflect.Value, path string, obj a
 	switch {
 	case t == durationType:
 		if n.Kind != yaml.ScalarNode {
-			d.add(at, n.Line, path, "want a duration such as 20s, got %s", kindName(n))
+			d.add(at, n.Line, path, "want a duration such as 20s, got %s", problem.YAMLKind(n))
 			return
 		}
 		if err := fv.Addr().Interface().(*Duration).UnmarshalText([]byte(n.Value)); err != nil {
@@ -194,27 +181,27 @@ func (d *decoder) decodeValue(n *yaml.Node, fv reflect.Value, path string, obj a
 		}
 	case t.Kind() == reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			d.add(at, n.Line, path, "want a single value, got %s", kindName(n))
+			d.add(at, n.Line, path, "want a single value, got %s", problem.YAMLKind(n))
 			return
 		}
 		fv.SetString(n.Value)
 	case t.Kind() == reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
-			d.add(at, n.Line, path, "want true or false, got %s", kindName(n))
+			d.add(at, n.Line, path, "want true or false, got %s", problem.YAMLKind(n))
 			return
 		}
 		fv.SetBool(b)
 	case t.Kind() == reflect.Int:
 		i, err := strconv.Atoi(n.Value)
 		if n.Kind != yaml.ScalarNode || err != nil {
-			d.add(at, n.Line, path, "want a whole number, got %s", kindName(n))
+			d.add(at, n.Line, path, "want a whole number, got %s", problem.YAMLKind(n))
 			return
 		}
 		fv.SetInt(int64(i))
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
 		if n.Kind != yaml.SequenceNode {
-			d.add(at, n.Line, path, "want a list such as [\"a\", \"b\"], got %s", kindName(n))
+			d.add(at, n.Line, path, "want a list such as [\"a\", \"b\"], got %s", problem.YAMLKind(n))
 			return
 		}
 		for i, e := range n.Content {
@@ -223,14 +210,14 @@ func (d *decoder) decodeValue(n *yaml.Node, fv reflect.Value, path string, obj a
 			eat := pos{obj, field, strconv.Itoa(i)}
 			d.lines[eat] = e.Line
 			if e.Kind != yaml.ScalarNode {
-				d.add(eat, e.Line, ep, "want a single value, got %s", kindName(e))
+				d.add(eat, e.Line, ep, "want a single value, got %s", problem.YAMLKind(e))
 				continue
 			}
 			fv.Set(reflect.Append(fv, reflect.ValueOf(e.Value).Convert(t.Elem())))
 		}
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Pointer:
 		if n.Kind != yaml.SequenceNode {
-			d.add(at, n.Line, path, "want a list, got %s", kindName(n))
+			d.add(at, n.Line, path, "want a list, got %s", problem.YAMLKind(n))
 			return
 		}
 		for i, e := range n.Content {
@@ -240,7 +227,7 @@ func (d *decoder) decodeValue(n *yaml.Node, fv reflect.Value, path string, obj a
 		}
 	case t.Kind() == reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			d.add(at, n.Line, path, "want a mapping (key: value), got %s", kindName(n))
+			d.add(at, n.Line, path, "want a mapping (key: value), got %s", problem.YAMLKind(n))
 			return
 		}
 		m := reflect.MakeMap(t)
@@ -254,7 +241,7 @@ func (d *decoder) decodeValue(n *yaml.Node, fv reflect.Value, path string, obj a
 			}
 			d.lines[eat] = k.Line
 			if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode {
-				d.add(eat, k.Line, ep, "want key: value, got %s", kindName(v))
+				d.add(eat, k.Line, ep, "want key: value, got %s", problem.YAMLKind(v))
 				continue
 			}
 			m.SetMapIndex(reflect.ValueOf(k.Value), reflect.ValueOf(v.Value))
@@ -315,17 +302,6 @@ func deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "nothing"
-}
 
 func pathOr(path string) string {
 	if path == "" {

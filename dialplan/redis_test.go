@@ -47,6 +47,7 @@ func openRedis(t testing.TB, url string, cfg redisconn.Config, o dialplan.RedisO
 
 func TestStoreConformance(t *testing.T) {
 	srv := redistest.Start(t) // one server; each case gets its own key prefix
+	cluster := redistest.StartCluster(t)
 	tests := []struct {
 		name string
 		open func(t *testing.T) storetest.Store
@@ -54,6 +55,12 @@ func TestStoreConformance(t *testing.T) {
 		{"memory", func(*testing.T) storetest.Store { return dialplan.NewMemoryStore() }},
 		{"redis", func(t *testing.T) storetest.Store {
 			return openRedis(t, srv.URL(), redisconn.Config{}, dialplan.RedisOptions{})
+		}},
+		// Redis Cluster: a hash-tagged prefix keeps every key in one slot,
+		// as redisconn.Client.KeyPrefix does in production.
+		{"redis-cluster", func(t *testing.T) storetest.Store {
+			return openRedis(t, cluster.URL(), redisconn.Config{},
+				dialplan.RedisOptions{Prefix: fmt.Sprintf("{t%d}:", prefixes.Add(1))})
 		}},
 	}
 	for _, tt := range tests {
