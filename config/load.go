@@ -45,7 +45,6 @@ type decoder struct {
 	probs Problems
 }
 
-
 func (d *decoder) document(data []byte) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -168,7 +167,6 @@ func join(path, key string) string {
 	}
 	return path + "." + key
 }
-
 
 func want(t reflect.Type) string {
 	switch {

@@ -302,7 +302,6 @@ func deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-
 func pathOr(path string) string {
 	if path == "" {
 		return "(top level)"
