@@ -249,6 +249,7 @@ var conformance = []struct {
 
 func TestStoreConformance(t *testing.T) {
 	srv := redistest.Start(t)
+	cluster := redistest.StartCluster(t)
 	stores := []struct {
 		name string
 		open func(t *testing.T, clk *clock) store
@@ -256,6 +257,12 @@ func TestStoreConformance(t *testing.T) {
 		{"memory", func(_ *testing.T, clk *clock) store { return location.NewMemory(clk.Now) }},
 		{"redis", func(t *testing.T, clk *clock) store {
 			return openRedis(t, srv.URL(), redisconn.Config{}, location.RedisOptions{Now: clk.Now})
+		}},
+		// Redis Cluster: a hash-tagged prefix keeps every key in one slot,
+		// as redisconn.Client.KeyPrefix does in production.
+		{"redis-cluster", func(t *testing.T, clk *clock) store {
+			return openRedis(t, cluster.URL(), redisconn.Config{},
+				location.RedisOptions{Now: clk.Now, Prefix: fmt.Sprintf("{t%d}:", prefixes.Add(1))})
 		}},
 	}
 	for _, st := range stores {

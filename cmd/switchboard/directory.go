@@ -58,7 +58,7 @@ func directory(ctx context.Context, args, environ []string, stdout, stderr io.Wr
 		return 1
 	}
 	defer rdb.Close()
-	store := dialplan.NewRedisStore(rdb, dialplan.RedisOptions{Realm: cfg.SIP.Realm})
+	store := dialplan.NewRedisStore(rdb, dialplan.RedisOptions{Prefix: rdb.KeyPrefix(), Realm: cfg.SIP.Realm})
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 

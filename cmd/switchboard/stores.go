@@ -44,7 +44,7 @@ type stores struct {
 	health []func(ctx context.Context) error
 	close  func() error
 	// nonceSecret is the digest nonce key every instance on the same
-	// Redis shares (sb:auth:secret); nil with the memory store.
+	// Redis shares (<prefix>auth:secret); nil with the memory store.
 	nonceSecret []byte
 }
 
@@ -67,8 +67,11 @@ func openStores(ctx context.Context, cfg config.Config, dir *dialplan.Directory,
 	if err != nil {
 		return nil, err
 	}
-	rdir := dialplan.NewRedisStore(rdb, dialplan.RedisOptions{Realm: cfg.SIP.Realm, Registerer: reg, Logger: log})
-	rloc := location.NewRedis(rdb, location.RedisOptions{Logger: log})
+	// One prefix for every key: "sb:", or "{sb}:" on Redis Cluster so that
+	// all keys share one hash slot (see redisconn.Client.KeyPrefix).
+	prefix := rdb.KeyPrefix()
+	rdir := dialplan.NewRedisStore(rdb, dialplan.RedisOptions{Prefix: prefix, Realm: cfg.SIP.Realm, Registerer: reg, Logger: log})
+	rloc := location.NewRedis(rdb, location.RedisOptions{Prefix: prefix, Logger: log})
 	switch imported, err := rdir.Seed(ctx, dir); {
 	case err != nil:
 		var ps dialplan.Problems
@@ -85,7 +88,7 @@ func openStores(ctx context.Context, cfg config.Config, dir *dialplan.Directory,
 		log.Info("redis already holds a directory: the directory file is not imported (use switchboard directory import -force to overwrite)",
 			"file", cfg.Directory)
 	}
-	secret, err := nonceSecret(ctx, rdb, "sb:")
+	secret, err := nonceSecret(ctx, rdb, prefix)
 	if err != nil {
 		// Redis is down at start: sign with a random key, offered to Redis
 		// by keepNonceSecret when it returns. If another instance's key is
@@ -99,7 +102,7 @@ func openStores(ctx context.Context, cfg config.Config, dir *dialplan.Directory,
 		run: []func(context.Context) error{
 			rdir.Run,
 			func(ctx context.Context) error {
-				keepNonceSecret(ctx, rdb, "sb:", secret, 2*time.Second, log)
+				keepNonceSecret(ctx, rdb, prefix, secret, 2*time.Second, log)
 				return nil
 			},
 			func(ctx context.Context) error { return rloc.Run(ctx, 500*time.Millisecond) },

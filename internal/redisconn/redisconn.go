@@ -37,8 +37,9 @@ const (
 
 // Config tunes the client. Zero values take the defaults.
 type Config struct {
-	// URL is redis://[user:pass@]host:port/db, rediss://…, unix:///path or
-	// redis-sentinel://[user:pass@]host1:port,host2:port/master[?db=N].
+	// URL is redis://[user:pass@]host:port/db, rediss://…, unix:///path,
+	// redis-sentinel://[user:pass@]host1:port,host2:port/master[?db=N] or
+	// redis-cluster://[user:pass@]host1:port,host2:port (seed nodes).
 	URL string
 	// Timeout bounds each dial, socket read and write, and the wait for a
 	// pooled connection (default 100ms).
@@ -79,6 +80,7 @@ func (c *Config) setDefaults() {
 // which every store operation goes through.
 type Client struct {
 	redis.UniversalClient
+	cluster   bool
 	opTimeout time.Duration
 	breaker   *Breaker
 	metrics   *metrics
@@ -108,8 +110,22 @@ func Open(cfg Config, reg prometheus.Registerer) (*Client, error) {
 	b := NewBreaker(cfg.BreakerFailures, cfg.BreakerCooldown, nil)
 	uc := redis.NewUniversalClient(opts)
 	uc.AddHook(b)
-	return &Client{UniversalClient: uc, opTimeout: cfg.OpTimeout, breaker: b, metrics: newMetrics(reg, b)}, nil
+	return &Client{UniversalClient: uc, cluster: opts.IsClusterMode, opTimeout: cfg.OpTimeout, breaker: b, metrics: newMetrics(reg, b)}, nil
 }
+
+// KeyPrefix is the prefix every switchboard key and channel starts with:
+// "sb:" on a single server or Sentinel, "{sb}:" on Redis Cluster, where the
+// hash tag puts every key in one slot so that MULTI/WATCH and the Lua
+// scripts, which touch several keys, keep working (see docs/redis.md).
+func (c *Client) KeyPrefix() string {
+	if c.cluster {
+		return "{sb}:"
+	}
+	return "sb:"
+}
+
+// Cluster reports whether the client talks to a Redis Cluster.
+func (c *Client) Cluster() bool { return c.cluster }
 
 // universalOptions turns the store URL into go-redis options.
 func universalOptions(raw string) (*redis.UniversalOptions, error) {
@@ -147,6 +163,19 @@ func universalOptions(raw string) (*redis.UniversalOptions, error) {
 			if o.DB, err = strconv.Atoi(db); err != nil {
 				return nil, fmt.Errorf("redis url %s: database %q is not a number", u.Redacted(), db)
 			}
+		}
+		return o, nil
+	case "redis-cluster":
+		if u.Host == "" {
+			return nil, fmt.Errorf("redis url %s: the cluster nodes are missing (redis-cluster://h1:6379,h2:6379)", u.Redacted())
+		}
+		if p := strings.Trim(u.Path, "/"); p != "" {
+			return nil, fmt.Errorf("redis url %s: a cluster has no database (%q)", u.Redacted(), p)
+		}
+		o := &redis.UniversalOptions{Addrs: strings.Split(u.Host, ","), IsClusterMode: true, Protocol: 2}
+		if u.User != nil {
+			o.Username = u.User.Username()
+			o.Password, _ = u.User.Password()
 		}
 		return o, nil
 	}

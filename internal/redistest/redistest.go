@@ -7,24 +7,32 @@ package redistest
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Server is one redis-server process owned by a test.
 type Server struct {
 	t    testing.TB
 	port int
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	// clusterDir holds nodes.conf of a cluster-mode server; "" otherwise.
+	clusterDir string
+	mu         sync.Mutex
+	cmd        *exec.Cmd
+	done       chan struct{}
 }
 
 // Start runs a redis-server on a free loopback port and stops it when the
@@ -51,11 +59,71 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// StartCluster runs a one-node Redis Cluster (cluster-enabled, every slot
+// assigned to the node) on a free loopback port and stops it when the test
+// ends. Without redis-server the test is skipped, or fails when
+// SWITCHBOARD_REQUIRE_PEERS=1.
+func StartCluster(t testing.TB) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("SWITCHBOARD_REQUIRE_PEERS") == "1" {
+			t.Fatal("redis-server not installed and SWITCHBOARD_REQUIRE_PEERS=1 (apt-get install -y redis-server)")
+		}
+		t.Skip("redis-server not installed (apt-get install -y redis-server, or set SWITCHBOARD_REQUIRE_PEERS=1 to fail instead)")
+	}
+	s := &Server{t: t, clusterDir: t.TempDir()}
+	var err error
+	for range 5 {
+		if s.port, err = freePort(); err != nil {
+			continue
+		}
+		if err = s.start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("start redis-server (cluster): %v", err)
+	}
+	t.Cleanup(s.Kill)
+	if err := s.assignSlots(); err != nil {
+		t.Fatalf("redis cluster on %s: %v", s.Addr(), err)
+	}
+	return s
+}
+
+// assignSlots gives the node every slot and waits for cluster_state:ok.
+func (s *Server) assignSlots() error {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), Protocol: 2, DisableIdentity: true})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.ClusterAddSlotsRange(ctx, 0, 16383).Err(); err != nil {
+		return fmt.Errorf("CLUSTER ADDSLOTSRANGE: %w", err)
+	}
+	for {
+		info, err := c.ClusterInfo(ctx).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster_state not ok: %v %q", err, info)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // Addr is the server's host:port.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
-// URL is the redis:// URL of the server's database 0.
-func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
+// URL is the redis:// URL of the server's database 0, or the
+// redis-cluster:// URL of a StartCluster server.
+func (s *Server) URL() string {
+	if s.clusterDir != "" {
+		return "redis-cluster://" + s.Addr()
+	}
+	return "redis://" + s.Addr() + "/0"
+}
 
 // Kill stops the server with SIGKILL and waits for it; it is a no-op when the
 // server is not running. Data is lost (there is no persistence).
@@ -85,8 +153,13 @@ func (s *Server) Restart() {
 }
 
 func (s *Server) start() error {
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--protected-mode", "no")
+	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--protected-mode", "no"}
+	if s.clusterDir != "" {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-announce-ip", "127.0.0.1",
+			"--cluster-config-file", filepath.Join(s.clusterDir, "nodes.conf"), "--dir", s.clusterDir)
+	}
+	cmd := exec.Command("redis-server", args...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
