@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -133,37 +132,6 @@ func (s *server) waitReadyz(t *testing.T, name, prefix string, within time.Durat
 	}) {
 		t.Fatalf("%s /readyz = %d %q after %v, want 200 %q…", name, code, body, within, prefix)
 	}
-}
-
-// registerCode sends a REGISTER of aor from p to p.srv, answers the
-// challenge and returns the final status; unlike register it does not fail
-// the test, so it can poll and run outside the test goroutine.
-func registerCode(p *peer, aor string, u user) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	uri := sip.Uri{Scheme: "sip", User: aor, Host: domain}
-	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: domain})
-	req.SetDestination(p.srv.Addr)
-	req.SetTransport(p.transport)
-	from := &sip.FromHeader{Address: uri, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(10))
-	req.AppendHeader(from)
-	req.AppendHeader(&sip.ToHeader{Address: uri, Params: sip.NewParams()})
-	cid := sip.CallIDHeader(aor + "-" + p.regID)
-	req.AppendHeader(&cid)
-	p.regCSeq++
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: p.regCSeq, MethodName: sip.REGISTER})
-	req.AppendHeader(sip.NewHeader("Contact", "<"+p.contactURI(aor)+">"))
-	req.AppendHeader(sip.NewHeader("Expires", "300"))
-	res, err := p.client.Do(ctx, req)
-	if err == nil && res.StatusCode == 401 {
-		res, err = p.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: u.ext, Password: u.password})
-		p.regCSeq = req.CSeq().SeqNo
-	}
-	if err != nil {
-		return 0, err
-	}
-	return res.StatusCode, nil
 }
 
 // callAndHangUp places a call from caller (as u) to dialled through

@@ -137,9 +137,10 @@ func (p *peer) contactURI(user string) string {
 	return fmt.Sprintf("sip:%s@%s;transport=%s", user, p.addr, strings.ToLower(p.transport))
 }
 
-// register binds aor to this peer with u's credentials; 200 is required.
-func (p *peer) register(aor string, u user) {
-	p.t.Helper()
+// registerCode sends a REGISTER of aor from p to p.srv, answers the
+// challenge and returns the final status; unlike register it does not fail
+// the test, so it can poll and run outside the test goroutine.
+func registerCode(p *peer, aor string, u user) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	uri := sip.Uri{Scheme: "sip", User: aor, Host: domain}
@@ -162,10 +163,20 @@ func (p *peer) register(aor string, u user) {
 		p.regCSeq = req.CSeq().SeqNo
 	}
 	if err != nil {
+		return 0, err
+	}
+	return res.StatusCode, nil
+}
+
+// register binds aor to this peer with u's credentials; 200 is required.
+func (p *peer) register(aor string, u user) {
+	p.t.Helper()
+	code, err := registerCode(p, aor, u)
+	if err != nil {
 		p.t.Fatalf("%s: REGISTER %s: %v", p.name, aor, err)
 	}
-	if res.StatusCode != 200 {
-		p.t.Fatalf("%s: REGISTER %s: %d %s", p.name, aor, res.StatusCode, res.Reason)
+	if code != 200 {
+		p.t.Fatalf("%s: REGISTER %s: %d", p.name, aor, code)
 	}
 }
 
