@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,6 +159,23 @@ func TestAttendantNoRTPEndsCall(t *testing.T) {
 	e.pstn.waitFinal(200, 5*time.Second)
 	// media.inactivity is 3 s in the test config.
 	waitUntil(t, 8*time.Second, "BYE after RTP inactivity", e.pstn.gotBye)
+	e.wantIdle(t, nil)
+}
+
+// TestAttendantLateOffer calls the attendant with an SDP-less INVITE: the
+// 200 carries switchboard's offer, the ACK the caller's answer, and the
+// greeting then flows to the caller.
+func TestAttendantLateOffer(t *testing.T) {
+	t.Parallel()
+	e := newB2BEnv(t)
+	e.pstn.lateOffer.Store(true)
+	e.pstn.call(mainNumber, pstnCaller, nil)
+	ok := e.pstn.waitFinal(200, 5*time.Second)
+	if !strings.Contains(string(ok.Body()), "m=audio") {
+		t.Fatalf("200 to a late-offer INVITE carries no SDP offer: %q", ok.Body())
+	}
+	waitUntil(t, 5*time.Second, "greeting RTP after a late offer", func() bool { return e.pstn.received(0) >= 25 })
+	e.pstn.bye()
 	e.wantIdle(t, nil)
 }
 

@@ -55,6 +55,9 @@ type mediaPhone struct {
 	hungUp  bool // received BYE
 
 	streaming atomic.Bool
+	// lateOffer: the next call's INVITE carries no SDP; the answer goes in
+	// the ACK (RFC 3264 late offer).
+	lateOffer atomic.Bool
 	mute      atomic.Bool // never stream audio (an RTP-silent peer)
 }
 
@@ -292,7 +295,11 @@ func (p *mediaPhone) call(number, from string, body []byte) {
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
 	req.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf("<sip:%s@%s>", p.name, p.addr)))
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if p.lateOffer.Load() {
+		body = nil
+	} else {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
 	req.SetBody(body)
 	p.mu.Lock()
 	p.invite, p.ok, p.local, p.cseq, p.resps, p.hungUp = req, nil, true, 1, nil, false
@@ -392,7 +399,12 @@ func (p *mediaPhone) inDialog(method sip.RequestMethod) *sip.Request {
 }
 
 func (p *mediaPhone) ack() {
-	if err := p.client.WriteRequest(p.inDialog(sip.ACK)); err != nil {
+	ack := p.inDialog(sip.ACK)
+	if p.lateOffer.Load() {
+		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ack.SetBody(p.sdp())
+	}
+	if err := p.client.WriteRequest(ack); err != nil {
 		p.t.Errorf("%s: ACK: %v", p.name, err)
 	}
 }

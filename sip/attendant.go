@@ -82,6 +82,10 @@ func (b *b2bua) runAttendant(ctx context.Context, a *uasLeg, menu *dialplan.Atte
 		a.bye()
 		return "no_ack"
 	}
+	if a.badAnswer {
+		a.bye()
+		return "bad_sdp"
+	}
 	runSession(ctx, a.sess)
 	player := media.NewPlayer(a.sess)
 	for jumps := 0; ; jumps++ {

@@ -104,7 +104,11 @@ type uasLeg struct {
 	req    *sip.Request
 	tx     sip.ServerTransaction
 	tag    string
-	answer []byte // our SDP answer
+	answer []byte // our SDP in the 200: the answer, or our offer after a late offer
+	// lateOffer: the INVITE had no SDP, so the caller's answer comes in the
+	// ACK; badAnswer: that answer was unusable and the call must end.
+	lateOffer bool
+	badAnswer bool
 	ok     *sip.Response
 	acked  once
 	cseq   atomic.Uint32
@@ -113,25 +117,28 @@ type uasLeg struct {
 // newUAS negotiates the caller's offer on a fresh RTP port. A non-zero code
 // is the final response to send instead (488, 400, 503).
 func (b *b2bua) newUAS(req *sip.Request, tx sip.ServerTransaction) (*uasLeg, int, string) {
-	if len(req.Body()) == 0 {
-		// A late offer would need the answer in the ACK; carriers and
-		// phones send early offers.
-		return nil, 488, "Not Acceptable Here"
-	}
 	sess, local, err := b.newSession()
 	if err != nil {
 		b.log.Warn("no RTP port for a call", "error", err)
 		code, reason := sdpStatus(err)
 		return nil, code, reason
 	}
-	answer, neg, err := media.Negotiate(req.Body(), local)
-	if err != nil {
-		sess.Close()
-		code, reason := sdpStatus(err)
-		return nil, code, reason
+	a := &uasLeg{b: b, req: req, tx: tx, tag: sip.GenerateTagN(16), acked: newOnce()}
+	if len(req.Body()) == 0 {
+		// Late offer (RFC 3264 §5, RFC 3261 §13.2.1): we offer in the 200
+		// and the caller answers in its ACK.
+		a.lateOffer = true
+		a.answer = media.Offer(local)
+	} else {
+		answer, neg, err := media.Negotiate(req.Body(), local)
+		if err != nil {
+			sess.Close()
+			code, reason := sdpStatus(err)
+			return nil, code, reason
+		}
+		sess.SetRemote(neg)
+		a.answer = answer
 	}
-	sess.SetRemote(neg)
-	a := &uasLeg{b: b, req: req, tx: tx, tag: sip.GenerateTagN(16), answer: answer, acked: newOnce()}
 	a.sess, a.local, a.hungUp = sess, local, newOnce()
 	a.contact = b.contact(req.Transport())
 	return a, 0, ""
@@ -199,6 +206,15 @@ func (a *uasLeg) request(req *sip.Request, tx sip.ServerTransaction) bool {
 		return false
 	}
 	if req.IsAck() {
+		if a.lateOffer && !a.acked.done() {
+			neg, err := media.ParseAnswer(req.Body(), a.local)
+			if err != nil {
+				a.b.log.Info("late-offer ACK without a usable SDP answer; ending the call", "call_id", req.CallID().Value(), "error", err)
+				a.badAnswer = true
+			} else {
+				a.sess.SetRemote(neg)
+			}
+		}
 		a.acked.close()
 		return true
 	}

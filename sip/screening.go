@@ -80,11 +80,15 @@ func (c *call) screen(st routing.Forward) bool {
 			start := time.Now()
 			defer a.close()
 			end := "no_ack"
-			if a.waitAck(ctx) {
+			switch {
+			case !a.waitAck(ctx):
+				a.bye()
+			case a.badAnswer:
+				end = "bad_sdp"
+				a.bye()
+			default:
 				runSession(ctx, a.sess)
 				end = b.bridge(ctx, a, l)
-			} else {
-				a.bye()
 			}
 			l.end(end)
 			b.finishCall(cdr, end, start)
