@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -85,6 +86,48 @@ func TestAttendantDialByExtension(t *testing.T) {
 	alice.bye()
 	waitUntil(t, 5*time.Second, "caller gets BYE", e.pstn.gotBye)
 	e.wantIdle(t, map[string]float64{selections("extension"): 1})
+}
+
+// TestAttendantHoldAndResume puts the bridged caller on hold and back with
+// re-INVITEs: the engine answers sendonly with recvonly, sendrecv with
+// sendrecv, and audio flows again after the resume.
+func TestAttendantHoldAndResume(t *testing.T) {
+	t.Parallel()
+	e := newB2BEnv(t)
+	alice := e.phone(t, alice, fillAlice, answer{Ring: true, Code: 200})
+	answerAndHearGreeting(t, e, mainNumber)
+	e.pstn.pressRTPKeys("7001")
+	alice.waitRequest(sip.INVITE, 5*time.Second)
+	wantBridged(t, e.pstn, alice)
+
+	reinvite := func(direction string) string {
+		t.Helper()
+		req := e.pstn.inDialog(sip.INVITE)
+		req.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf("<sip:%s@%s>", e.pstn.name, e.pstn.addr)))
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody([]byte(strings.Replace(string(e.pstn.sdp()), "a=sendrecv", "a="+direction, 1)))
+		res := e.pstn.do(req)
+		if res.StatusCode != 200 {
+			t.Fatalf("re-INVITE %s answered %d %s", direction, res.StatusCode, res.Reason)
+		}
+		ack := e.pstn.inDialog(sip.ACK)
+		ack.CSeq().SeqNo = req.CSeq().SeqNo
+		if err := e.pstn.client.WriteRequest(ack); err != nil {
+			t.Fatalf("ACK re-INVITE: %v", err)
+		}
+		return string(res.Body())
+	}
+	if answer := reinvite("sendonly"); !strings.Contains(answer, "a=recvonly") {
+		t.Errorf("answer to a sendonly (hold) offer:\n%s\nwant a=recvonly", answer)
+	}
+	if answer := reinvite("sendrecv"); !strings.Contains(answer, "a=sendrecv") {
+		t.Errorf("answer to a sendrecv (resume) offer:\n%s\nwant a=sendrecv", answer)
+	}
+	before := alice.receivedFill(fillPSTN)
+	waitUntil(t, 5*time.Second, "audio to the callee after resume", func() bool { return alice.receivedFill(fillPSTN) >= before+25 })
+	e.pstn.bye()
+	alice.waitRequest(sip.BYE, 5*time.Second)
+	e.wantIdle(t, nil)
 }
 
 func TestAttendantTimeoutFallback(t *testing.T) {
