@@ -51,6 +51,12 @@ type options struct {
 	kamChildren int
 	keep        bool
 	noBusy      bool // skip sampling other processes' CPU (tests)
+	// redisCompare runs the register ladder a second time with switchboard's
+	// store.redis on a private redis-server (the memory run is the first).
+	redisCompare bool
+	// only is "" for the whole run, or onlyRedisCompare: just the
+	// comparison, spliced into the existing -o file.
+	only string
 }
 
 func (o options) serverCPU() int {
@@ -90,6 +96,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 1
+	}
+	if opt.only == onlyRedisCompare {
+		section := rep.redisCompareMarkdown()
+		fmt.Fprint(stdout, section)
+		if opt.out != "" {
+			if err := writeRedisCompare(opt.out, section); err != nil {
+				fmt.Fprintf(stderr, "bench: %v\n", err)
+				return 1
+			}
+			fmt.Fprintf(stderr, "bench: replaced the redis-compare section of %s\n", opt.out)
+		}
+		return 0
 	}
 	fmt.Fprint(stdout, rep.summaryMarkdown())
 	if opt.out != "" {
@@ -133,6 +151,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.kamShm, "kamailio-shm", 3072, "Kamailio shared memory in MB (-m)")
 	fs.IntVar(&o.kamChildren, "kamailio-children", 4, "Kamailio UDP worker processes")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch folder (configs, SIPp logs)")
+	_, noRedis := exec.LookPath("redis-server")
+	fs.BoolVar(&o.redisCompare, "redis-compare", noRedis == nil, "with switchboard and register selected, run the register ladder again with store.redis on a private redis-server (default: on when redis-server is installed)")
+	fs.StringVar(&o.only, "only", "", "run one part alone: \"redis-compare\" runs the memory and Redis register ladders and replaces the section between the redis-compare markers of the -o file, leaving the rest untouched")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -140,6 +161,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	var errs []error
+	switch o.only {
+	case "":
+	case onlyRedisCompare:
+		if noRedis != nil {
+			errs = append(errs, errors.New("-only redis-compare: redis-server not found (apt-get install -y redis-server)"))
+		}
+		*systems, *scen, *scale = sysSwitchboard, "register", ""
+		o.redisCompare, o.gobench, o.profile = true, false, false
+	default:
+		errs = append(errs, fmt.Errorf("-only: unknown part %q (want redis-compare)", o.only))
+	}
 	o.systems = splitList(*systems)
 	for _, s := range o.systems {
 		if s != sysSwitchboard && s != sysKamailio && s != sysSIPp {
@@ -249,6 +281,9 @@ func execute(ctx context.Context, opt options, command string, log io.Writer) (*
 	if err := writeInjection(b.inf, b.pop); err != nil {
 		return nil, err
 	}
+	if b.redis, err = exec.LookPath("redis-server"); err != nil {
+		b.redis = ""
+	}
 	logf("bench: building switchboard")
 	if b.sbBin, err = buildSwitchboard(ctx, root, b.work); err != nil {
 		return nil, err
@@ -259,6 +294,13 @@ func execute(ctx context.Context, opt options, command string, log io.Writer) (*
 	for _, sys := range opt.systems {
 		logf("bench: %s", sys)
 		rep.Runs = append(rep.Runs, b.runSystem(ctx, sys)...)
+	}
+	if mem, ok := rep.run(sysSwitchboard, "register"); ok && opt.redisCompare && ctx.Err() == nil {
+		logf("bench: switchboard register with store.redis on a private redis-server")
+		rep.RedisCompare = &redisCompare{Memory: mem, Redis: b.runRedisRegister(ctx), When: time.Now()}
+		if opt.only == onlyRedisCompare {
+			rep.RedisCompare.Command = command
+		}
 	}
 	if len(opt.scale) > 0 && ctx.Err() == nil {
 		for _, sys := range opt.systems {

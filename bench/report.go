@@ -22,6 +22,7 @@ type report struct {
 	Profile      *profileResult
 	GoBench      []goBench
 	GoBenchErr   error
+	RedisCompare *redisCompare // -redis-compare; nil when not run
 }
 
 func (r *report) run(system, scenario string) (runResult, bool) {
@@ -169,6 +170,10 @@ func (r *report) markdown() string {
 	b.WriteString("\n")
 	b.WriteString(r.summaryMarkdown())
 	b.WriteString("\n")
+	if r.RedisCompare != nil {
+		b.WriteString(r.redisCompareMarkdown())
+		b.WriteString("\n")
+	}
 
 	if len(r.Scale) > 0 {
 		b.WriteString("## Scale curve\n\n")

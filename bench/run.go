@@ -32,6 +32,8 @@ type stepResult struct {
 	ServerCPU  time.Duration // the server's processes (for sipp: the answering SIPp)
 	LoadCPU    time.Duration // SIPp UAC + UAS
 	PeakMem    int64         // bytes; 0 when not measured
+	RedisCPU   time.Duration // the private redis-server's CPU over the step (-redis-compare)
+	RedisMem   int64         // its VmHWM after the step, bytes; 0 without Redis
 	Verdict    string        // "" = sustained
 	Wall       time.Duration
 	Load       string // 1-minute load average at the end of the step (ours included)
@@ -71,6 +73,7 @@ type bench struct {
 	opt       options
 	sipp      string
 	kamailio  string
+	redis     string // redis-server binary; "" when not installed
 	sbBin     string
 	work      string // scratch root
 	scenarios string // folder of scenario XMLs
@@ -262,9 +265,12 @@ func (b *bench) step(ctx context.Context, system string, sc scenario, remote str
 		return st, err
 	}
 	total := int(math.Ceil(rate * b.opt.step.Seconds()))
-	var cpu0, uas0 time.Duration
+	var cpu0, uas0, redis0 time.Duration
 	if srv != nil {
 		cpu0 = srv.cpu()
+		if srv.redis != nil {
+			redis0 = srv.redis.cpu()
+		}
 	}
 	if u != nil {
 		uas0 = u.cpu()
@@ -285,6 +291,10 @@ func (b *bench) step(ctx context.Context, system string, sc scenario, remote str
 	case srv != nil:
 		st.ServerCPU = srv.cpu() - cpu0
 		st.PeakMem = srv.peakMemory()
+		if srv.redis != nil {
+			st.RedisCPU = srv.redis.cpu() - redis0
+			st.RedisMem = srv.redis.peakMemory()
+		}
 	default:
 		st.ServerCPU = uasCPU
 	}

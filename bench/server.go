@@ -24,6 +24,9 @@ type server struct {
 	tree bool // measure the process and its descendants
 	log  *limitedBuffer
 	done chan struct{}
+	// redis is the private redis-server behind switchboard's store.redis
+	// (the -redis-compare run); its CPU and memory are measured per step.
+	redis *redisServer
 
 	mu      sync.Mutex
 	pidList []int

@@ -86,6 +86,24 @@ func smoke(t *testing.T, system string) {
 	if serverCPU <= 0 {
 		t.Errorf("%s: no server CPU time measured over all steps", system)
 	}
+	// With redis-server installed, -redis-compare defaults on: the register
+	// step runs again with store.redis on a private redis-server.
+	if _, err := exec.LookPath("redis-server"); err == nil && system == sysSwitchboard {
+		c := rep.RedisCompare
+		switch {
+		case c == nil:
+			t.Errorf("no redis comparison although redis-server is installed")
+		case c.Redis.Skipped != "":
+			t.Errorf("redis register skipped: %s", c.Redis.Skipped)
+		case len(c.Redis.Steps) != 1 || !c.Redis.Steps[0].ok() || c.Redis.Steps[0].Successful != 40:
+			t.Errorf("redis register steps %+v, want one ok step of 40", c.Redis.Steps)
+		case c.Redis.Steps[0].RedisMem <= 0 || c.Redis.Steps[0].RedisCPU < 0:
+			t.Errorf("redis-server CPU %v, peak memory %d; want >= 0, > 0", c.Redis.Steps[0].RedisCPU, c.Redis.Steps[0].RedisMem)
+		}
+		if !strings.Contains(rep.markdown(), "| redis | 20 |") {
+			t.Errorf("report lacks the redis row:\n%s", rep.redisCompareMarkdown())
+		}
+	}
 	md := rep.markdown()
 	for _, want := range []string{"| register | " + system + " | 20 |", "| call | " + system + " | 20 |", "| did | " + system + " | 20 |"} {
 		if !strings.Contains(md, want) {

@@ -34,6 +34,7 @@ type switchboardOptions struct {
 	Pop   population
 	CPU   int    // taskset CPU; -1 none
 	Pprof string // host:port for -pprof; "" off
+	Redis string // store.redis URL; "" = the embedded memory store
 }
 
 // startSwitchboard writes the bench directory and config and starts
@@ -72,6 +73,9 @@ trunks:
 log: {level: warn, format: text}
 shutdown_timeout: 2s
 `, addr, trunkIP, trunkIP)
+	if o.Redis != "" {
+		cfg += fmt.Sprintf("store:\n  redis: %q\n", o.Redis)
+	}
 	cfgPath := filepath.Join(o.Dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, err
