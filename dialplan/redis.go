@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/switchboard/switchboard/internal/redisconn"
 )
@@ -56,6 +57,8 @@ type RedisStore struct {
 	tenantsKey, numbersKey, versionKey, channel string
 
 	hits, misses, staleServed prometheus.Counter
+
+	loads singleflight.Group // concurrent cache misses per domain
 
 	mu   sync.Mutex
 	seed *Directory // what Seed imported, to import again if Redis loses it
@@ -178,7 +181,19 @@ func owns(v *View, e164 string) bool {
 
 // load reads a tenant and the version counter in one transaction and
 // installs the compiled view in the cache.
+//
+// Concurrent misses for one tenant share a single read and compile: after a
+// restart or an invalidation, every REGISTER of a busy tenant misses at once,
+// and each doing its own read and compile overran the Redis timeout.
 func (s *RedisStore) load(ctx context.Context, domain string) (*cacheEntry, error) {
+	v, err, _ := s.loads.Do(domain, func() (any, error) { return s.loadOnce(ctx, domain) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*cacheEntry), nil
+}
+
+func (s *RedisStore) loadOnce(ctx context.Context, domain string) (*cacheEntry, error) {
 	gen := s.cache.gen.Load()
 	var raw string
 	var ver int64

@@ -263,3 +263,49 @@ func gather(t *testing.T, reg *prometheus.Registry) []*dto.MetricFamily {
 	}
 	return mfs
 }
+
+// TestRedisConcurrentMissesReadOnce: a cold cache hit by many lookups of one
+// tenant at once (a restart, an invalidation) reads and compiles the tenant
+// once, not once per lookup.
+func TestRedisConcurrentMissesReadOnce(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	w := openRedis(t, srv.URL(), redisconn.Config{}, dialplan.RedisOptions{Prefix: "sb:"})
+	if err := w.Replace(ctx, storetest.FixtureDirectory(t)); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	r := openRedis(t, srv.URL(), redisconn.Config{}, dialplan.RedisOptions{Prefix: "sb:", Registerer: reg})
+	const n = 50
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			<-start
+			_, err := r.Tenant(ctx, "acme.example")
+			errs <- err
+		}()
+	}
+	close(start)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var reads uint64
+	for _, mf := range gather(t, reg) {
+		if mf.GetName() != "switchboard_store_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "op" && l.GetValue() == "directory_tenant" {
+					reads += m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	if reads == 0 || reads > n/5 {
+		t.Errorf("%d concurrent cold lookups made %d tenant reads, want a handful (shared)", n, reads)
+	}
+}
