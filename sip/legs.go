@@ -109,9 +109,9 @@ type uasLeg struct {
 	// ACK; badAnswer: that answer was unusable and the call must end.
 	lateOffer bool
 	badAnswer bool
-	ok     *sip.Response
-	acked  once
-	cseq   atomic.Uint32
+	ok        *sip.Response
+	acked     once
+	cseq      atomic.Uint32
 }
 
 // newUAS negotiates the caller's offer on a fresh RTP port. A non-zero code
