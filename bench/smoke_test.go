@@ -25,7 +25,7 @@ func TestSmoke(t *testing.T) {
 		t.Skip("sipp not installed (apt-get install -y sip-tester; SWITCHBOARD_REQUIRE_PEERS=1 fails instead)")
 	}
 	if testing.Short() {
-		t.Skip("-short")
+		t.Skip("-short: the smoke run drives switchboard with SIPp for about 10 s")
 	}
 	for _, system := range []string{sysSwitchboard, sysKamailio} {
 		t.Run(system, func(t *testing.T) {

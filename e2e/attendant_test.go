@@ -248,7 +248,7 @@ func TestAttendantSIPpDTMF(t *testing.T) {
 	sipp := sippPath(t)
 	const pcap = "/usr/share/sip-tester/dtmf_2833_1.pcap"
 	if _, err := os.Stat(pcap); err != nil {
-		t.Skipf("no DTMF capture: %v", err)
+		t.Skipf("SIPp's DTMF capture %s is missing (it ships in Debian's sip-tester package): %v", pcap, err)
 	}
 	t.Parallel()
 	e := newB2BEnv(t)
