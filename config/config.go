@@ -20,6 +20,7 @@ type Config struct {
 	// relative path in the config file is resolved against the file's folder.
 	Directory string    `yaml:"directory" config:"path"`
 	Trunks    []Trunk   `yaml:"trunks"`
+	DNS       DNSConfig `yaml:"dns"`
 	Log       LogConfig `yaml:"log"`
 	// ShutdownTimeout bounds how long shutdown waits for live calls to end.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -103,16 +104,6 @@ type StoreConfig struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
-// Trunk is a SIP trunk to a carrier.
-type Trunk struct {
-	Name string `yaml:"name"`
-	// Address is the host:port outbound calls and screened forwards go to.
-	Address string `yaml:"address"`
-	// InboundFrom lists the CIDRs (or bare IPs) trusted to send calls to
-	// tenant numbers.
-	InboundFrom []string `yaml:"inbound_from"`
-}
-
 // LogConfig configures logging.
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info, warn or error
@@ -142,6 +133,7 @@ func Default() Config {
 			Ports:   "20000-20999",
 		},
 		HTTP:            HTTPConfig{Listen: "127.0.0.1:8080"},
+		DNS:             DNSConfig{Timeout: time.Second},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		ShutdownTimeout: 10 * time.Second,
 	}
@@ -196,18 +188,6 @@ func (m MediaConfig) PortRange() (lo, hi int, err error) {
 		return 0, 0, fmt.Errorf("port range %q: want lo even and hi odd (whole RTP/RTCP pairs)", m.Ports)
 	}
 	return lo, hi, nil
-}
-
-// Prefixes parses InboundFrom, a bare IP meaning a /32 or /128. Entries that
-// do not parse are skipped; Validate reports them.
-func (t Trunk) Prefixes() []netip.Prefix {
-	ps := make([]netip.Prefix, 0, len(t.InboundFrom))
-	for _, s := range t.InboundFrom {
-		if p, err := parsePrefix(s); err == nil {
-			ps = append(ps, p)
-		}
-	}
-	return ps
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

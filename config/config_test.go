@@ -37,6 +37,7 @@ func TestDefault(t *testing.T) {
 		},
 		Media:           MediaConfig{Address: "127.0.0.1", Ports: "20000-20999"},
 		HTTP:            HTTPConfig{Listen: "127.0.0.1:8080"},
+		DNS:             DNSConfig{Timeout: time.Second},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		ShutdownTimeout: 10 * time.Second,
 	}

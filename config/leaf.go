@@ -63,7 +63,7 @@ func yamlName(f reflect.StructField) string {
 }
 
 func isLeaf(t reflect.Type) bool {
-	return t == stringSliceType || t == durationType || t.Kind() == reflect.String || t.Kind() == reflect.Int
+	return t == stringSliceType || t == durationType || t.Kind() == reflect.String || t.Kind() == reflect.Int || t.Kind() == reflect.Bool
 }
 
 // setLeaf parses raw into v, a leaf. A list is written comma-separated.
@@ -91,6 +91,12 @@ func setLeaf(v reflect.Value, raw string) error {
 		v.SetInt(int64(n))
 	case v.Kind() == reflect.String:
 		v.SetString(raw)
+	case v.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", raw)
+		}
+		v.SetBool(b)
 	default:
 		return fmt.Errorf("unsupported type %s", v.Type())
 	}
@@ -106,6 +112,8 @@ func formatLeaf(v reflect.Value) string {
 		return time.Duration(v.Int()).String()
 	case v.Kind() == reflect.Int:
 		return strconv.FormatInt(v.Int(), 10)
+	case v.Kind() == reflect.Bool:
+		return strconv.FormatBool(v.Bool())
 	default:
 		return v.String()
 	}

@@ -26,6 +26,7 @@ func (c Config) Validate() Problems {
 	v.http()
 	v.store()
 	v.trunks()
+	v.dns()
 	v.log()
 	if c.ShutdownTimeout < 0 {
 		v.add("shutdown_timeout", "must not be negative, got %s", c.ShutdownTimeout)
@@ -157,30 +158,6 @@ func (v *validator) store() {
 	}
 	if err := checkRedisURL(v.c.Store.Redis); err != nil {
 		v.add("store.redis", "%v", err)
-	}
-}
-
-func (v *validator) trunks() {
-	names := make(map[string]int)
-	for i, t := range v.c.Trunks {
-		p := fmt.Sprintf("trunks[%d]", i)
-		if t.Name == "" {
-			v.add(p+".name", "is required")
-		} else if first, dup := names[t.Name]; dup {
-			v.add(p+".name", "duplicate trunk name %q (also trunks[%d])", t.Name, first)
-		} else {
-			names[t.Name] = i
-		}
-		if t.Address == "" {
-			v.add(p+".address", "is required (host:port)")
-		} else if err := checkHostPort(t.Address, true, false); err != nil {
-			v.add(p+".address", "%q: %v", t.Address, err)
-		}
-		for j, s := range t.InboundFrom {
-			if _, err := parsePrefix(s); err != nil {
-				v.add(fmt.Sprintf("%s.inbound_from[%d]", p, j), "%v", err)
-			}
-		}
 	}
 }
 

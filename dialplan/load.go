@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +26,9 @@ type LoadOptions struct {
 	// directory and Credentials stay empty. For callers that show the
 	// passwords (the demo) or hash later (Store.Replace hashes anyway).
 	KeepPasswords bool
+	// Trunks, when not nil, are the configured trunk names: a tenant naming
+	// any other trunk is a problem.
+	Trunks []string
 }
 
 // Load reads, checks and prepares a directory file; see Parse. I/O errors are
@@ -61,7 +65,7 @@ func Parse(data []byte, filename string, opts LoadOptions) (*Directory, error) {
 	for _, lp := range pd.probs {
 		bad[pos{lp.at.obj, lp.at.field, ""}] = true
 	}
-	for _, lp := range validate(d) {
+	for _, lp := range append(validate(d), unknownTrunks(d, opts.Trunks)...) {
 		if !bad[pos{lp.at.obj, lp.at.field, ""}] && !bad[pos{lp.at.obj, "", ""}] {
 			pd.probs = append(pd.probs, lp)
 		}
@@ -322,4 +326,28 @@ func label(i int, id string) string {
 		return id
 	}
 	return strconv.Itoa(i)
+}
+
+// unknownTrunks lists tenants' trunk names that are not configured; nil
+// known means the configuration is not at hand and nothing is checked.
+func unknownTrunks(d *Directory, known []string) []located {
+	if known == nil {
+		return nil
+	}
+	var out []located
+	for i, t := range d.Tenants {
+		if t == nil {
+			continue
+		}
+		for j, name := range t.Trunks {
+			if name != "" && !slices.Contains(known, name) {
+				out = append(out, located{
+					Problem: Problem{Field: fmt.Sprintf("tenants[%s].trunks[%d]", label(i, t.Domain), j),
+						Reason: fmt.Sprintf("unknown trunk %q (configured: %s)", name, strings.Join(known, ", "))},
+					at: pos{t, "trunks", strconv.Itoa(j)},
+				})
+			}
+		}
+	}
+	return out
 }

@@ -104,6 +104,10 @@ func TestParseProblems(t *testing.T) {
 		{"attendant retries not a number", "    attendants:\n      - id: main\n        retries: twice\n", 10, tp + ".attendants[main].retries", "want a whole number"},
 		{"attendant fallback missing", "    attendants:\n      - id: main\n        fallback: alias:nobody\n", 10, tp + ".attendants[main].fallback", `no alias "nobody"`},
 
+		// trunks
+		{"tenant trunk unknown", "    trunks: [carrier-a, carrier-x]\n", 8, tp + ".trunks[1]", `unknown trunk "carrier-x"`},
+		{"tenant trunk twice", "    trunks:\n      - carrier-a\n      - carrier-a\n", 10, tp + ".trunks[1]", "listed twice"},
+
 		// numbers
 		{"number not e164", "    numbers:\n      \"14155550100\": user:alice\n", 9, tp + ".numbers[14155550100]", "not an E.164 number"},
 		{"number target missing", "    numbers:\n      \"+14155550100\": attendant:main\n", 9, tp + ".numbers[+14155550100]", `no attendant "main"`},
@@ -117,7 +121,7 @@ func TestParseProblems(t *testing.T) {
 			if !strings.HasPrefix(doc, "tenants:") {
 				doc = base + doc
 			}
-			d, err := Parse([]byte(doc), "case.yaml", LoadOptions{})
+			d, err := Parse([]byte(doc), "case.yaml", LoadOptions{Trunks: []string{"carrier-a"}})
 			if d != nil {
 				t.Errorf("Parse returned a directory despite problems")
 			}

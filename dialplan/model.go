@@ -24,11 +24,14 @@ type Tenant struct {
 	CountryCode string `yaml:"country_code,omitempty" json:"country_code,omitempty"`
 	// ExtensionPolicy is the pattern new extensions are drawn from, e.g. "7XXX"
 	// (4 digits starting with 7, the default).
-	ExtensionPolicy string            `yaml:"extension_policy,omitempty" json:"extension_policy,omitempty"`
-	Users           []*User           `yaml:"users,omitempty" json:"users,omitempty"`
-	Groups          []*Group          `yaml:"groups,omitempty" json:"groups,omitempty"`
-	Attendants      []*Attendant      `yaml:"attendants,omitempty" json:"attendants,omitempty"`
-	Numbers         map[string]string `yaml:"numbers,omitempty" json:"numbers,omitempty"` // E.164 -> target ("user:john")
+	ExtensionPolicy string `yaml:"extension_policy,omitempty" json:"extension_policy,omitempty"`
+	// Trunks names the tenant's own trunks (config trunks[].name), tried in
+	// this order before the provider's shared trunks (bring-your-own-carrier).
+	Trunks     []string          `yaml:"trunks,omitempty" json:"trunks,omitempty"`
+	Users      []*User           `yaml:"users,omitempty" json:"users,omitempty"`
+	Groups     []*Group          `yaml:"groups,omitempty" json:"groups,omitempty"`
+	Attendants []*Attendant      `yaml:"attendants,omitempty" json:"attendants,omitempty"`
+	Numbers    map[string]string `yaml:"numbers,omitempty" json:"numbers,omitempty"` // E.164 -> target ("user:john")
 }
 
 // User is a person with a phone: extensions, SIP credentials, aliases and

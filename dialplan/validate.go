@@ -98,6 +98,16 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 	if p := t.ExtensionPolicy; p != "" && (!policyPattern.MatchString(p) || len(p) < 2 || len(p) > 8) {
 		c.add(pos{t, "extension_policy", ""}, tp+".extension_policy", "%q: want leading digits then Xs, 2-8 long (e.g. 7XXX)", p)
 	}
+	seenTrunk := map[string]bool{}
+	for i, name := range t.Trunks {
+		switch {
+		case name == "":
+			c.add(pos{t, "trunks", fmt.Sprint(i)}, fmt.Sprintf("%s.trunks[%d]", tp, i), "empty trunk name")
+		case seenTrunk[name]:
+			c.add(pos{t, "trunks", fmt.Sprint(i)}, fmt.Sprintf("%s.trunks[%d]", tp, i), "trunk %q listed twice", name)
+		}
+		seenTrunk[name] = true
+	}
 
 	// Pass 1: group and attendant ids, so that later references resolve
 	// whatever the order.

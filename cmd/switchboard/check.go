@@ -25,7 +25,7 @@ func check(args, environ []string, stdout, stderr io.Writer) int {
 	}
 	var dir *dialplan.Directory
 	if cfg.Directory != "" {
-		d, derr := dialplan.Load(cfg.Directory, dialplan.LoadOptions{Realm: cfg.SIP.Realm})
+		d, derr := dialplan.Load(cfg.Directory, dialplan.LoadOptions{Realm: cfg.SIP.Realm, Trunks: trunkNames(cfg)})
 		if derr != nil {
 			fmt.Fprintln(stderr, derr)
 			failed = true

@@ -132,7 +132,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 // loadDirectory reads the directory file, or with no config file at all the
 // embedded demo directory, whose plaintext passwords are returned for printing.
 func loadDirectory(cfg config.Config) (*dialplan.Directory, *dialplan.Directory, error) {
-	opts := dialplan.LoadOptions{Realm: cfg.SIP.Realm}
+	opts := dialplan.LoadOptions{Realm: cfg.SIP.Realm, Trunks: trunkNames(cfg)}
 	if cfg.Directory != "" {
 		d, err := dialplan.Load(cfg.Directory, opts)
 		return d, nil, err
