@@ -320,7 +320,8 @@ func TestMethods(t *testing.T) {
 		{"OPTIONS", 200, true},
 		{"INVITE", inviteStatus, inviteStatus == 501},
 		{"FOO", 501, true},
-		{"SUBSCRIBE", 405, true},
+		{"SUBSCRIBE", 489, false}, // no Event header: no package to dispatch to
+		{"REFER", 481, false},     // REFER is relayed in dialog only
 		{"MESSAGE", 405, true},
 		{"BYE", 481, false},
 	}

@@ -78,6 +78,8 @@ func newPeer(t *testing.T, srv *server, name, ip, transport string) *peer {
 		p.record(req)
 		tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 	})
+	sv.OnRefer(p.onInDialog)  // transfer_test.go
+	sv.OnNotify(p.onInDialog) // transfer_test.go
 	sv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})

@@ -11,7 +11,7 @@ import (
 
 // allowed is what the Allow header of 405/501/OPTIONS answers lists: the
 // methods switchboard handles today.
-const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK"
+const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK, REFER, NOTIFY, SUBSCRIBE"
 
 // requestTimeout bounds the store and directory work done for one request, well
 // inside the client's first retransmission window (T1 = 500 ms doubled a few times).
@@ -76,9 +76,16 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		// CANCELs matching a live INVITE are taken by sipgo's transaction
 		// layer; one that gets here matches nothing.
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
-	case sip.BYE, sip.UPDATE, sip.INFO, sip.PRACK:
+	case sip.SUBSCRIBE:
+		s.subscribe(ctx, req, tx) // by event package (subscribe.go)
+	case sip.BYE, sip.UPDATE, sip.INFO, sip.PRACK, sip.REFER, sip.NOTIFY:
+		// REFER and the NOTIFYs of its implicit subscription (RFC 3515) travel
+		// inside the call's dialog: a transfer between phones is theirs to
+		// carry out, the proxy only relays (transfer.go).
 		if !req.To().Params.Has("tag") {
-			if req.Method == sip.BYE {
+			if req.Method == sip.BYE || req.Method == sip.REFER || req.Method == sip.NOTIFY {
+				// Out-of-dialog REFER (click-to-dial) is not offered; a
+				// NOTIFY without a dialog matches no subscription.
 				s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
 			} else {
 				s.reply(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowed))

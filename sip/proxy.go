@@ -65,6 +65,9 @@ func (s *Server) invite(req *sip.Request, tx sip.ServerTransaction) {
 		Contacts: func(aor string) []location.Binding { return s.contacts(ctx, aor) },
 	})
 	cancel()
+	if fl, ok := s.replacesTarget(req); ok {
+		plan = pinReplaces(plan, fl) // attended transfer (transfer.go)
+	}
 	s.metrics.routing.WithLabelValues(plan.Kind).Inc()
 	c := newCall(s, req, tx, view, call, plan)
 	c.run()

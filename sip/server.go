@@ -94,7 +94,8 @@ type Server struct {
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
 	client *sipgo.Client
-	b2b    *b2bua // attendant and screening calls (b2bua.go)
+	b2b    *b2bua         // attendant and screening calls (b2bua.go)
+	subs   *subscriptions // SUBSCRIBE dialogs we notify (subscribe.go)
 
 	trunkNames []string
 	dialogs    dialogs
@@ -180,6 +181,7 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 		return nil, fmt.Errorf("sip client: %w", err)
 	}
 	s.ua, s.srv, s.client = ua, srv, client
+	s.subs = newSubscriptions(reg)
 	if s.b2b, err = newB2BUA(s, cfg.Media, reg); err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip media: %w", err)
@@ -299,6 +301,7 @@ loop:
 			}
 			break loop
 		case <-sweep.C:
+			s.subs.expire(time.Now())
 			for _, dl := range s.dialogs.expire(s.cfg.MaxCallAge) {
 				s.metrics.callsActive.Dec()
 				s.log.Warn("call dropped from the table: no BYE within max call age", "call_id", dl.callID)
@@ -314,6 +317,7 @@ loop:
 func (s *Server) shutdown(drain time.Duration) {
 	s.draining.Store(true)
 	s.b2b.shutdown(drain) // B2BUA calls hang up both legs while the sockets are open
+	s.subs.close(time.Second)
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
 	select {
