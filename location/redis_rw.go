@@ -65,6 +65,11 @@ type stored struct {
 func (r *Redis) read(ctx context.Context, aor string) (stored, error) {
 	var all *redis.MapStringStringCmd
 	var epoch *redis.StringCmd
+	// The epoch to compare with is the one known BEFORE the read: Run's
+	// first checkEpoch may create the key and learn it while this pipeline
+	// is in flight, and a read that predates the key must not be taken for
+	// a Redis that lost its data (that sent healthy updates to the mirror).
+	want := r.currentEpoch()
 	if _, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		all = p.HGetAll(ctx, r.aorKey(aor))
 		epoch = p.Get(ctx, r.epochKey)
@@ -72,7 +77,7 @@ func (r *Redis) read(ctx context.Context, aor string) (stored, error) {
 	}); err != nil && !errors.Is(err, redis.Nil) {
 		return stored{}, err
 	}
-	if want := r.currentEpoch(); want != "" && epoch.Val() != want {
+	if want != "" && epoch.Val() != want {
 		select {
 		case r.kick <- struct{}{}:
 		default:
