@@ -22,7 +22,8 @@ type Config struct {
 	Trunks    []Trunk   `yaml:"trunks"`
 	DNS       DNSConfig `yaml:"dns"`
 	Log       LogConfig `yaml:"log"`
-	// ShutdownTimeout bounds how long shutdown waits for live calls to end.
+	// ShutdownTimeout bounds how long a draining instance keeps relaying the
+	// calls it carries before it ends them and exits (default 30s).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
 	// File is the config file the values were loaded from; "" when none.
@@ -135,7 +136,7 @@ func Default() Config {
 		HTTP:            HTTPConfig{Listen: "127.0.0.1:8080"},
 		DNS:             DNSConfig{Timeout: time.Second},
 		Log:             LogConfig{Level: "info", Format: "text"},
-		ShutdownTimeout: 10 * time.Second,
+		ShutdownTimeout: 30 * time.Second,
 	}
 }
 

@@ -39,7 +39,7 @@ func TestDefault(t *testing.T) {
 		HTTP:            HTTPConfig{Listen: "127.0.0.1:8080"},
 		DNS:             DNSConfig{Timeout: time.Second},
 		Log:             LogConfig{Level: "info", Format: "text"},
-		ShutdownTimeout: 10 * time.Second,
+		ShutdownTimeout: 30 * time.Second,
 	}
 	if diff := cmp.Diff(want, c, ignoreOrigins); diff != "" {
 		t.Errorf("Default() mismatch (-want +got):\n%s", diff)

@@ -76,6 +76,7 @@ type options struct {
 	Redis          string // store.redis URL; "" = the embedded memory store
 	AdminToken     string // http.admin_token; "" = admin API off
 	Port           int    // SIP port on UDP and TCP; 0 = a free one
+	Shutdown       string // shutdown_timeout; default 5s
 }
 
 // server is one running switchboard process.
@@ -99,6 +100,9 @@ func start(t *testing.T, opt options) *server {
 	if opt.DefaultExpires == "" {
 		opt.DefaultExpires = "1h"
 	}
+	if opt.Shutdown == "" {
+		opt.Shutdown = "5s"
+	}
 	dir := t.TempDir()
 	port := opt.Port
 	if port == 0 {
@@ -114,8 +118,8 @@ http:
   listen: 127.0.0.1:0
 directory: directory.yaml
 log: {level: info, format: json}
-shutdown_timeout: 5s
-`, addr, opt.MinExpires, opt.DefaultExpires)
+shutdown_timeout: %[4]s
+`, addr, opt.MinExpires, opt.DefaultExpires, opt.Shutdown)
 	if opt.Redis != "" {
 		cfg += fmt.Sprintf("store:\n  redis: %q\n", opt.Redis)
 	}

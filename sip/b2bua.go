@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -69,9 +70,10 @@ type b2bua struct {
 	selections *prometheus.CounterVec
 	screening  *prometheus.CounterVec
 
-	ctx  context.Context // ends at shutdown: every call hangs up
-	stop context.CancelFunc
-	wg   sync.WaitGroup // call goroutines
+	ctx    context.Context // ends at shutdown: every call hangs up
+	stop   context.CancelFunc
+	wg     sync.WaitGroup // call goroutines
+	active atomic.Int64   // call goroutines running, polled by the shutdown drain
 
 	mu   sync.Mutex
 	legs map[string]dialogLeg // by Call-ID
@@ -157,12 +159,22 @@ func (b *b2bua) Len() int {
 	return len(b.legs)
 }
 
+// running is the number of B2BUA call goroutines; nil-safe.
+func (b *b2bua) running() int {
+	if b == nil {
+		return 0
+	}
+	return int(b.active.Load())
+}
+
 // goCall runs f as a call goroutine: tracked for shutdown, its panics
 // recovered and counted.
 func (b *b2bua) goCall(what string, f func(ctx context.Context)) {
 	b.wg.Add(1)
+	b.active.Add(1)
 	go func() {
 		defer b.wg.Done()
+		defer b.active.Add(-1)
 		defer b.recoverPanic(what)
 		f(b.ctx)
 	}()

@@ -17,10 +17,20 @@ const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRAC
 // inside the client's first retransmission window (T1 = 500 ms doubled a few times).
 const requestTimeout = 2 * time.Second
 
+// retryAfter is the Retry-After (seconds) of the 503 a draining instance
+// answers: about the time a restarted instance needs to be back.
+const retryAfter = "5"
+
+// inDialog reports whether req belongs to an existing dialog: its To carries
+// a tag (RFC 3261 §12.2). Whether it is a dialog of ours is decided later.
+func inDialog(req *sip.Request) bool {
+	return req.To() != nil && req.To().Params.Has("tag")
+}
+
 // handle is the entry point for every request sipgo hands us.
 func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 	s.inflight.Add(1)
-	defer s.inflight.Done()
+	defer s.inflight.Add(-1)
 	method := string(req.Method)
 	s.metrics.requests.WithLabelValues(methodLabel(method)).Inc()
 	defer func() {
@@ -51,8 +61,11 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
-	if s.draining.Load() {
-		s.reply(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+	if s.draining.Load() && !inDialog(req) && !s.relayed(req) {
+		// Draining (server.go shutdown): nothing new starts here, so the
+		// sender moves to another instance (RFC 3261 §21.5.4, RFC 3263
+		// §4.3); requests inside live dialogs are still relayed below.
+		s.reply(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", retryAfter))
 		return
 	}
 	if code, reason, hdrs := check(req); code != 0 {

@@ -178,6 +178,18 @@ func (s *Server) flowToken(req *sip.Request) (string, bool) {
 	return rh.Address.UriParams.Get(flowParam)
 }
 
+// relayed reports whether req is an INVITE another instance relays to a flow
+// this one holds. A draining instance still takes them: the phone behind
+// the flow can only be reached through it until it closes the flow (the
+// token is verified in relayInvite).
+func (s *Server) relayed(req *sip.Request) bool {
+	if req.Method != sip.INVITE {
+		return false
+	}
+	_, ok := s.flowToken(req)
+	return ok
+}
+
 // relayInvite handles an INVITE another instance relays to a flow this one
 // holds: 403 unless the token verifies for this Call-ID, 480 unless the flow
 // is still held here, else the call is forked to that one binding.

@@ -110,7 +110,7 @@ type Server struct {
 	anyIPOwn  bool // listening on an unspecified address: every IP literal may be ours
 	ready     atomic.Bool
 	draining  atomic.Bool
-	inflight  sync.WaitGroup
+	inflight  atomic.Int64 // handlers running (handle.go)
 	closeOnce sync.Once
 }
 
@@ -312,21 +312,51 @@ loop:
 	return serveErr
 }
 
-// shutdown drains then closes. Sockets close last because responses to the
-// requests still in flight leave through them.
+// shutdown drains then closes, in this order (DESIGN.md "shutdown order"):
+//
+//  1. draining: Ready turns false (/readyz 503) and requests that would start
+//     something new (INVITE without To tag, REGISTER, OPTIONS, …) get 503
+//     with Retry-After, so phones and carriers move to another instance;
+//  2. live calls go on: in-dialog requests (ACK, BYE, re-INVITE, UPDATE,
+//     INFO, PRACK) of proxied dialogs are still relayed and B2BUA calls
+//     still run, until every call has ended or drain has passed;
+//  3. B2BUA calls still up are hung up (their BYEs need the sockets);
+//  4. sockets and the sipgo stack close.
+//
+// Proxied dialogs still up after drain are dropped from the table without a
+// BYE: the proxy holds no CSeq of its own to end them with.
 func (s *Server) shutdown(drain time.Duration) {
 	s.draining.Store(true)
-	s.b2b.shutdown(drain) // B2BUA calls hang up both legs while the sockets are open
-	s.subs.close(time.Second)
-	done := make(chan struct{})
-	go func() { s.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(drain):
-		s.log.Warn("sip shutdown: handlers still running after drain timeout", "timeout", drain)
+	start := time.Now()
+	s.log.Info("sip draining: new calls refused, live calls go on", "calls", s.liveCalls(), "timeout", drain)
+	deadline := time.NewTimer(drain)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for s.liveCalls() > 0 || s.inflight.Load() > 0 {
+		select {
+		case <-deadline.C:
+			s.log.Warn("sip shutdown: calls still up after shutdown_timeout; ending them",
+				"timeout", drain, "proxied", s.dialogs.Len(), "anchored", s.b2b.running(), "handlers", s.inflight.Load())
+			break wait
+		case <-tick.C:
+		}
 	}
+	s.log.Info("sip drained", "after", time.Since(start).Round(time.Millisecond))
+	s.b2b.shutdown(2 * time.Second) // hangs up what is left while the sockets are open
+	s.subs.close(time.Second)
 	s.Close()
 }
+
+// liveCalls is the number of calls the server still carries: confirmed
+// proxied dialogs and running B2BUA (attendant, screening) calls.
+func (s *Server) liveCalls() int {
+	return s.dialogs.Len() + s.b2b.running()
+}
+
+// Draining reports whether shutdown has begun.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Close closes the sockets and the sipgo stack. It is idempotent.
 func (s *Server) Close() error {

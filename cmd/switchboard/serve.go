@@ -27,10 +27,11 @@ import (
 
 // serve runs the PBX until ctx ends (SIGINT/SIGTERM).
 //
-// Shutdown order: the SIP server stops taking new requests (503) and drains
-// in-flight ones within shutdown_timeout, then closes its sockets; the
-// location sweeper stops; HTTP closes last so /readyz reports not-ready
-// while SIP drains.
+// Shutdown order: on SIGTERM the SIP server turns not-ready (/readyz 503),
+// refuses new INVITEs and registrations with 503 + Retry-After and keeps
+// relaying the in-dialog requests of every live call (proxied or B2BUA)
+// until they end or shutdown_timeout passes, then closes its sockets; the
+// stores' background work stops after that; HTTP closes last.
 func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -111,14 +112,19 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		printDemo(stdout, demo, cfg, sipSrv.Addrs(), httpSrv.Addr())
 	}
 
+	// The stores and HTTP outlive SIP's drain: calls still up need the
+	// directory cache kept fresh, and /readyz must answer 503 meanwhile.
 	httpCtx, stopHTTP := context.WithCancel(context.Background())
 	defer stopHTTP()
+	storeCtx, stopStores := context.WithCancel(context.Background())
+	defer stopStores()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer stopHTTP()
+		defer stopStores()
 		return sipSrv.Serve(gctx, cfg.ShutdownTimeout)
 	})
-	g.Go(func() error { return st.Run(gctx) })
+	g.Go(func() error { return st.Run(storeCtx) })
 	g.Go(func() error { return httpSrv.Serve(httpCtx, 5*time.Second) })
 	log.Info("switchboard started", "sip", sipSrv.Addrs(), "http", httpSrv.Addr(), "version", version())
 	if err := g.Wait(); err != nil {
