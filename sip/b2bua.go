@@ -18,15 +18,12 @@ import (
 	"github.com/switchboard/switchboard/media"
 )
 
-// MediaConfig configures the calls switchboard answers itself (auto
-// attendant, press-1 screening): where RTP is bound and what it plays.
+// MediaConfig configures the legs of calls switchboard answers itself
+// (the applications of Config.Apps): where RTP is bound. What they play is
+// the applications' business.
 type MediaConfig struct {
-	Addr    netip.Addr // RTP bind and SDP c= address; default 127.0.0.1
-	Ports   string     // RTP port range "lo-hi"; default "20000-20999"
-	Prompts string     // folder of WAV prompts overriding the built-ins; "" = built-ins only
-	// ScreeningTimeout is how long the forwarded leg has to press a key
-	// after the screening announcement, played twice, ends (default 10s).
-	ScreeningTimeout time.Duration
+	Addr  netip.Addr // RTP bind and SDP c= address; default 127.0.0.1
+	Ports string     // RTP port range "lo-hi"; default "20000-20999"
 	// ScreeningRing is how long a screened forward rings when the forward
 	// sets no timeout of its own (default 30s): a voicemail that never
 	// answers must not hold the caller for the proxy's 3 minutes.
@@ -43,9 +40,6 @@ func (c *MediaConfig) setDefaults() {
 	if c.Ports == "" {
 		c.Ports = "20000-20999"
 	}
-	if c.ScreeningTimeout == 0 {
-		c.ScreeningTimeout = 10 * time.Second
-	}
 	if c.ScreeningRing == 0 {
 		c.ScreeningRing = 30 * time.Second
 	}
@@ -60,15 +54,13 @@ func (c *MediaConfig) setDefaults() {
 // them instead of the proxy), and the goroutines of connected calls, which it
 // ends at shutdown.
 type b2bua struct {
-	s       *Server
-	cfg     MediaConfig
-	pool    *media.PortPool
-	prompts *media.Prompts
-	media   *media.Metrics
-	log     *slog.Logger
+	s     *Server
+	cfg   MediaConfig
+	pool  *media.PortPool
+	media *media.Metrics
+	log   *slog.Logger
 
-	selections *prometheus.CounterVec
-	screening  *prometheus.CounterVec
+	screening *prometheus.CounterVec
 
 	ctx    context.Context // ends at shutdown: every call hangs up
 	stop   context.CancelFunc
@@ -93,18 +85,10 @@ func newB2BUA(s *Server, cfg MediaConfig, reg prometheus.Registerer) (*b2bua, er
 	if err != nil {
 		return nil, err
 	}
-	prompts, err := media.LoadPrompts(cfg.Prompts)
-	if err != nil {
-		return nil, err
-	}
 	f := promauto.With(reg)
 	ctx, stop := context.WithCancel(context.Background())
 	return &b2bua{
-		s: s, cfg: cfg, pool: pool, prompts: prompts, media: m, log: s.log,
-		selections: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchboard_attendant_selections_total",
-			Help: "Auto-attendant choices, by tenant and option (the digit, extension, timeout, invalid).",
-		}, []string{"tenant", "option"}),
+		s: s, cfg: cfg, pool: pool, media: m, log: s.log,
 		screening: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_screening_total",
 			Help: "Press-1 screened forwards, by result (accepted, declined, timeout, no_answer, busy, caller_cancelled).",

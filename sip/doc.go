@@ -1,7 +1,11 @@
 // Package sip is switchboard's SIP front end, built on github.com/emiago/sipgo:
 // transports, request sanity checks, the registrar with digest authentication,
-// the stateful forking proxy that executes routing plans, and the B2BUA that
-// answers attendant calls and screens forwards.
+// the stateful forking proxy that executes routing plans, and the B2BUA legs
+// of the calls switchboard answers or places itself. What those calls do —
+// the auto attendant, the screening announcement — is in package apps,
+// written against the leg API of app.go (Call, Leg, Outbound: answer, play,
+// DTMF, dial, bridge, hang up) and plugged in through the Applications
+// interface that Config.Apps carries; sip never imports apps.
 //
 // A request flows transport → sipgo transaction → Server.handle, which recovers
 // panics, counts the request, runs the sanity checks of check.go and dispatches
@@ -13,19 +17,23 @@
 // # B2BUA: attendant and screening
 //
 // Calls the engine answers or places itself go through b2bua.go; the proxy
-// executor (call.go) hands over at two hook points of startStep, and
+// executor (call.go) hands over at two hook points of startStep (appstep.go
+// answers and runs Applications.Run; screening.go dials the forward and
+// runs Applications.Screen on it), and
 // handle.go and dialog.go pass the B2BUA its dialogs' in-dialog requests
 // (ACK, BYE, INFO, re-INVITE, UPDATE — by Call-ID and our tag, before the
 // proxy's ack/inDialog) and retransmitted 2xx (strayResponse).
 //
 //	Attendant step:  negotiate the caller's SDP (488/400) → 200 with ours →
 //	                 hand off: the proxy call ends as answered, one B2BUA
-//	                 goroutine owns the call → wait ACK → greeting with
-//	                 barge-in → digits → routing.DecideTarget → originate →
-//	                 ringback → bridge on 2xx → BYE the other leg when one ends
+//	                 goroutine owns the call → wait ACK → Applications.Run
+//	                 (apps: greeting with barge-in → digits → Call.Plan →
+//	                 Call.Dial with ringback → Call.Bridge) → BYE the other
+//	                 leg when one ends
 //	Forward{Screening}: negotiate (488/400) → 180 → originate the forward →
-//	                 on the carrier's 2xx: prompt to it alone, read its key,
-//	                 on this call's goroutine (the event loop waits) → key 1:
+//	                 on the carrier's 2xx: Applications.Screen announces to it
+//	                 alone and reads its key, on this call's goroutine (the
+//	                 event loop waits; a caller's CANCEL ends its ctx) → key 1:
 //	                 200 to the caller, hand off, bridge in a B2BUA goroutine;
 //	                 else BYE it and go on with the plan (Reason on the 480)
 //

@@ -8,18 +8,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/routing"
-)
-
-// Screening results, the values of switchboard_screening_total{result}.
-const (
-	screenAccepted        = "accepted"
-	screenDeclined        = "declined"
-	screenTimeout         = "timeout"
-	screenNoAnswer        = "no_answer"
-	screenBusy            = "busy"
-	screenCallerCancelled = "caller_cancelled"
 )
 
 // screen runs a Forward step with press-1 screening (called from startStep,
@@ -31,15 +20,15 @@ const (
 // is dialled) and the caller gets 180 Ringing — no early media, its phone
 // plays ringback. The forwarded leg is placed through the trunk by the
 // proxy's own forward (Diversion, History-Info, caller ID) with our SDP
-// offer. When it answers, it alone hears the screening announcement (see
-// screeningParts), twice unless a key interrupts it; key 1 answers the
+// offer. When it answers, the application (Applications.Screen, package
+// apps) announces the call to it alone and reads its key; key 1 answers the
 // caller with our SDP and bridges the two legs in a B2BUA goroutine. Any
 // other key, no key within the screening timeout after the announcement, or
 // the far end hanging up ends the forwarded leg and the plan goes on (next
 // step, else 480 with a Reason header).
 func (c *call) screen(st routing.Forward) bool {
 	b := c.s.b2b
-	if _, originated := c.tx.(*virtualTx); originated || c.s.trunk(st.Trunk) == nil {
+	if _, originated := c.tx.(*virtualTx); originated || c.s.trunk(st.Trunk) == nil || c.s.cfg.Apps == nil {
 		// A screened forward reached from an attendant's transfer would need
 		// the attendant to take over the forwarded leg: not done yet.
 		c.s.log.Warn("screened forward skipped", "tenant", c.view.Tenant.Domain, "originated", originated)
@@ -57,7 +46,7 @@ func (c *call) screen(st routing.Forward) bool {
 	if err != nil {
 		a.close()
 		b.log.Warn("no RTP port for a screened forward", "error", err)
-		return c.screenFailed(st, screenNoAnswer, routing.Unavailable)
+		return c.screenFailed(st, ScreenNoAnswer, routing.Unavailable)
 	}
 	fwd := st
 	fwd.Screening, fwd.ContinueOn = false, 0
@@ -72,7 +61,7 @@ func (c *call) screen(st routing.Forward) bool {
 	b.screening.WithLabelValues(result).Inc()
 	c.s.log.Info("screening", "call_id", c.req.CallID().Value(), "tenant", c.view.Tenant.Domain, "result", result)
 	switch result {
-	case screenAccepted:
+	case ScreenAccepted:
 		a.answerCall()
 		c.handOff()
 		cdr := append(c.cdrFields("answered", 0), "screening", result)
@@ -94,7 +83,7 @@ func (c *call) screen(st routing.Forward) bool {
 			b.finishCall(cdr, end, start)
 		})
 		return false
-	case screenCallerCancelled:
+	case ScreenCallerCancelled:
 		l.end("caller_cancelled")
 		a.close()
 		return false // the event loop records the cancel
@@ -131,18 +120,18 @@ func (c *call) screenFailed(st routing.Forward, result string, o routing.Outcome
 // did not connect.
 func screenOutcome(result string) string {
 	switch result {
-	case screenBusy:
+	case ScreenBusy:
 		return "busy"
-	case screenNoAnswer, screenTimeout:
+	case ScreenNoAnswer, ScreenTimeout:
 		return "no_answer"
-	case screenDeclined:
+	case ScreenDeclined:
 		return "declined"
 	}
 	return "unavailable"
 }
 
-// screenLeg waits for the forwarded leg to answer, plays it the
-// announcement and reads its key; a key stops the announcement at once. It
+// screenLeg waits for the forwarded leg to answer and lets the application
+// announce the call to it and read its key. It
 // returns the screening result and, for the ones that do not connect, the
 // plan outcome.
 func (c *call) screenLeg(a *uasLeg, l *uacLeg) (string, routing.Outcome) {
@@ -154,105 +143,46 @@ func (c *call) screenLeg(a *uasLeg, l *uacLeg) (string, routing.Outcome) {
 			if res.StatusCode >= 300 {
 				c.s.log.Info("screened forward refused", "tenant", c.view.Tenant.Domain, "code", res.StatusCode, "reason", res.Reason)
 				if o := outcomeFor(res.StatusCode); o == routing.Busy {
-					return screenBusy, o
+					return ScreenBusy, o
 				}
-				return screenNoAnswer, routing.NoAnswer
+				return ScreenNoAnswer, routing.NoAnswer
 			}
 			if err := l.accept(res); err != nil {
 				c.s.log.Warn("screened forward answer unusable", "error", err)
-				return screenNoAnswer, routing.Unavailable
+				return ScreenNoAnswer, routing.Unavailable
 			}
 			answered = true
 		case <-c.cancelled:
-			return screenCallerCancelled, 0
+			return ScreenCallerCancelled, 0
 		case <-c.tx.Done():
-			return screenCallerCancelled, 0
+			return ScreenCallerCancelled, 0
 		case <-ctx.Done():
-			return screenCallerCancelled, 0
+			return ScreenCallerCancelled, 0
 		}
 	}
 	runSession(ctx, l.sess)
-	pl := play(ctx, media.NewPlayer(l.sess), b.screeningAnnouncement(c.view.Tenant.Domain, callerNumber(c.req)))
-	defer pl.stop()
-	var expired <-chan time.Time
-	finished := pl.finished()
-	for {
+	// The caller cancelling ends the announcement: the application sees ctx end.
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
 		select {
-		case k := <-l.sess.DTMF().Digits():
-			if k == '1' {
-				return screenAccepted, 0
-			}
-			return screenDeclined, routing.Declined
-		case <-finished:
-			finished = nil
-			t := time.NewTimer(b.cfg.ScreeningTimeout)
-			defer t.Stop()
-			expired = t.C
-		case <-expired:
-			return screenTimeout, routing.NoAnswer
-		case <-l.hungUp.ch():
-			return screenDeclined, routing.Declined
-		case <-l.sess.Done():
-			return screenDeclined, routing.Declined
 		case <-c.cancelled:
-			return screenCallerCancelled, 0
 		case <-c.tx.Done():
-			return screenCallerCancelled, 0
-		case <-ctx.Done():
-			return screenCallerCancelled, 0
+		case <-actx.Done():
 		}
+		cancel()
+	}()
+	fwd := newLeg(&l.mediaLeg, l.bye)
+	switch r := c.s.cfg.Apps.Screen(actx, fwd, Screened{Tenant: c.view.Tenant.Domain, Number: callerNumber(c.req)}); r {
+	case ScreenAccepted:
+		return r, 0
+	case ScreenTimeout:
+		return r, routing.NoAnswer
+	case ScreenCallerCancelled:
+		return r, 0
+	default:
+		return ScreenDeclined, routing.Declined
 	}
-}
-
-// screeningPause separates the announcement from its repetition.
-var screeningPause = media.NewPrompt("pause", make([]int16, 8000*800/1000))
-
-// screeningAnnouncement is what the forwarded leg hears: the parts named by
-// screeningParts, a pause, and the parts again (the screening timeout starts
-// when it ends).
-func (b *b2bua) screeningAnnouncement(domain, number string) *media.Sequence {
-	names := screeningParts(b.prompts, domain, number)
-	parts := make([]*media.Prompt, 0, 2*len(names)+1)
-	for _, name := range names {
-		p, ok := b.prompts.Get(name)
-		if !ok { // a built-in: cannot happen
-			b.log.Warn("screening prompt missing", "prompt", name)
-		}
-		parts = append(parts, p) // NewSequence leaves nil out
-	}
-	parts = append(parts, screeningPause)
-	return media.NewSequence(append(parts, parts[:len(names)]...)...)
-}
-
-// screeningParts names the prompts of the screening announcement, in order:
-//
-//   - "call-for" and "tenant-<domain>" when the prompts folder has a
-//     recording of the tenant's name (tenant-acme.example.wav), else
-//     "you-have-a-call";
-//   - "from" and "digit-0".."digit-9" for each digit of the caller's number,
-//     when known (number is digits only, as callerNumber returns);
-//   - "press-1" ("Press 1 to accept, or hang up to decline.").
-//
-// A screening.wav in the prompts folder is played instead of all of it, as
-// it was before the announcement had parts.
-func screeningParts(prompts *media.Prompts, domain, number string) []string {
-	if p, ok := prompts.Get("screening"); ok && p.Custom() {
-		return []string{"screening"}
-	}
-	var names []string
-	tenant := "tenant-" + strings.ToLower(domain)
-	if _, ok := prompts.Get(tenant); ok && domain != "" {
-		names = append(names, "call-for", tenant)
-	} else {
-		names = append(names, "you-have-a-call")
-	}
-	if number != "" {
-		names = append(names, "from")
-		for _, d := range number {
-			names = append(names, "digit-"+string(d))
-		}
-	}
-	return append(names, "press-1")
 }
 
 // maxSpokenDigits bounds the caller's number read out: E.164 numbers have

@@ -55,6 +55,9 @@ type Config struct {
 	// Media configures the calls switchboard answers itself (attendant,
 	// screening); see MediaConfig for the defaults.
 	Media MediaConfig
+	// Apps runs those calls (package apps, set by cmd/switchboard); nil
+	// answers attendant steps 480 and skips screened forwards.
+	Apps Applications
 }
 
 func (c *Config) setDefaults() {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboard/switchboard/admin"
+	"github.com/switchboard/switchboard/apps"
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/sip"
@@ -80,6 +81,12 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		return 1
 	}
 	sipCfg.NonceSecret = st.nonceSecret
+	// The B2BUA applications (attendant, screening) plug into sip through
+	// its Applications interface: sip never imports apps.
+	if sipCfg.Apps, err = apps.New(apps.Config{Prompts: cfg.Media.Prompts, ScreeningTimeout: cfg.Media.ScreeningTimeout}, reg, log); err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	}
 	sipSrv, err := sip.New(sipCfg, store, loc, reg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
@@ -167,12 +174,10 @@ func sipConfig(cfg config.Config) (sip.Config, error) {
 		MaxExpires:     cfg.SIP.MaxExpires,
 		DefaultExpires: cfg.SIP.DefaultExpires,
 		UDPReadBuffer:  cfg.SIP.UDPReadBuffer,
-		Media: sip.MediaConfig{ // attendant and screening media
-			Ports:            cfg.Media.Ports,
-			Prompts:          cfg.Media.Prompts,
-			Inactivity:       cfg.Media.Inactivity,
-			ScreeningTimeout: cfg.Media.ScreeningTimeout,
-			ScreeningRing:    cfg.Media.ScreeningRing,
+		Media: sip.MediaConfig{ // the legs of attendant and screening calls
+			Ports:         cfg.Media.Ports,
+			Inactivity:    cfg.Media.Inactivity,
+			ScreeningRing: cfg.Media.ScreeningRing,
 		},
 	}
 	if addr, err := netip.ParseAddr(cfg.Media.Address); err == nil {

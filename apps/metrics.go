@@ -1,0 +1,21 @@
+package apps
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// metrics are the applications' own collectors.
+type metrics struct {
+	selections *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	return &metrics{
+		selections: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_attendant_selections_total",
+			Help: "Auto-attendant choices, by tenant and option (the digit, extension, timeout, invalid).",
+		}, []string{"tenant", "option"}),
+	}
+}
