@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -71,7 +70,12 @@ type APIConfig struct {
 	Registrations Registrations
 	Calls         Calls
 	Unbinder      Unbinder
-	Log           *slog.Logger
+	// Accounts holds tenant admins, tenant tokens and sessions; nil keeps
+	// them in process (a single instance).
+	Accounts dialplan.Accounts
+	// LoginLimit bounds failed sign-ins; zero fields take the defaults.
+	LoginLimit LoginLimit
+	Log        *slog.Logger
 }
 
 // API is the admin API: an http.Handler for everything under APIPrefix,
@@ -82,6 +86,8 @@ type API struct {
 	regs     Registrations
 	calls    Calls
 	unbinder Unbinder
+	accounts dialplan.Accounts
+	logins   *loginLimiter
 	log      *slog.Logger
 	mux      *http.ServeMux
 	routes   []Route
@@ -92,6 +98,7 @@ type API struct {
 type Route struct {
 	Method string
 	Path   string // e.g. "/tenants/{domain}/users/{id}"
+	Scope  Scope
 }
 
 // handler is an endpoint that returns its error for errorFor to answer.
@@ -108,29 +115,36 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.Accounts == nil {
+		cfg.Accounts = dialplan.NewMemoryAccounts()
+	}
 	a := &API{
 		tokenSum: sha256.Sum256([]byte(cfg.Token)),
 		dir:      cfg.Directory,
 		regs:     cfg.Registrations,
 		calls:    cfg.Calls,
 		unbinder: cfg.Unbinder,
+		accounts: cfg.Accounts,
+		logins:   newLoginLimiter(cfg.LoginLimit, time.Now),
 		log:      cfg.Log,
 		mux:      http.NewServeMux(),
 	}
 	a.routesTable()
-	a.mux.HandleFunc(APIPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, apiError{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
-	})
+	a.mux.Handle(APIPrefix+"/", a.serve(ScopeAny, func(w http.ResponseWriter, r *http.Request) error {
+		return noSuchEndpoint(r)
+	}))
 	return a, nil
 }
 
 // routesTable registers every endpoint.
 func (a *API) routesTable() {
-	a.handle("GET", "/tenants", a.listTenants)
+	a.handleScoped("GET", "/tenants", ScopeAny, a.listTenants)
 	a.handle("POST", "/tenants", a.createTenant)
 	a.handle("GET", "/tenants/{domain}", a.getTenant)
 	a.handle("PATCH", "/tenants/{domain}", a.patchTenant)
-	a.handle("DELETE", "/tenants/{domain}", a.deleteTenant)
+	a.handleScoped("DELETE", "/tenants/{domain}", ScopeProvider, a.deleteTenant)
+
+	a.accountRoutes()
 
 	crud(a, "/tenants/{domain}/users", userResource(a))
 	a.handle("POST", "/tenants/{domain}/users/{id}/password", a.resetPassword)
@@ -143,58 +157,70 @@ func (a *API) routesTable() {
 	a.handle("PUT", "/tenants/{domain}/numbers/{number}", a.putNumber)
 	a.handle("DELETE", "/tenants/{domain}/numbers/{number}", a.deleteNumber)
 
-	a.handle("GET", "/registrations", a.listRegistrations)
-	a.handle("GET", "/calls", a.listCalls)
+	a.handleScoped("GET", "/registrations", ScopeAny, a.listRegistrations)
+	a.handleScoped("GET", "/calls", ScopeAny, a.listCalls)
 }
 
+// handle registers an endpoint with the scope its path implies: tenant-
+// scoped under /tenants/{domain}, provider-only elsewhere (see Scope).
 func (a *API) handle(method, path string, h handler) {
-	a.routes = append(a.routes, Route{Method: method, Path: path})
-	a.mux.Handle(method+" "+APIPrefix+path, a.serve(h))
+	a.handleScoped(method, path, scopeFor(path), h)
+}
+
+// handleScoped registers an endpoint callable within scope s.
+func (a *API) handleScoped(method, path string, s Scope, h handler) {
+	a.routes = append(a.routes, Route{Method: method, Path: path, Scope: s})
+	a.mux.Handle(method+" "+APIPrefix+path, a.serve(s, h))
 }
 
 // Routes returns every registered endpoint, for documentation checks.
 func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
 
-// ServeHTTP checks the bearer token, then routes. A request without the
-// right token gets 401 and reaches no handler.
+// ServeHTTP resolves the request's principal (bearer token or session
+// cookie), then routes; each route's handler first checks the principal
+// against the route's scope (authorize), so no handler runs for a request
+// it may not serve.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !a.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: "missing or wrong bearer token (Authorization: Bearer TOKEN)"})
+	p, err := a.authenticate(r)
+	if err != nil && !errors.Is(err, errUnauthenticated) {
+		a.writeError(w, r, err) // the account store failed: 5xx, not 401
 		return
+	}
+	if p != nil {
+		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 	}
 	a.mux.ServeHTTP(w, r)
 }
 
-// authorized compares the bearer token in constant time (hashing first so
-// that the length does not leak either).
-func (a *API) authorized(r *http.Request) bool {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	return subtle.ConstantTimeCompare(sum[:], a.tokenSum[:]) == 1
+func (a *API) serve(s Scope, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := authorize(PrincipalFrom(r.Context()), s, r)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+		}
+	})
 }
 
-func (a *API) serve(h handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := h(w, r)
-		if err == nil {
-			return
-		}
-		body := errorFor(err)
-		if body.status >= 500 {
-			a.log.Error("admin api", "method", r.Method, "path", r.URL.Path, "error", err)
-		}
-		writeJSON(w, body.status, body)
-	})
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errUnauthenticated) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
+		writeJSON(w, http.StatusUnauthorized, apiError{Error: "missing, wrong, revoked or expired credential (Authorization: Bearer TOKEN, or sign in)"})
+		return
+	}
+	body := errorFor(err)
+	if body.status >= 500 {
+		a.log.Error("admin api", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	writeJSON(w, body.status, body)
 }
 
 // audit writes one log line per change: who, what, where. Never a password.
 func (a *API) audit(r *http.Request, action, tenant, id string, attrs ...any) {
 	a.log.Info("admin change", append([]any{
-		"who", "admin token", "action", action, "tenant", tenant, "id", id, "remote", r.RemoteAddr,
+		"who", who(r), "action", action, "tenant", tenant, "id", id, "remote", r.RemoteAddr,
 	}, attrs...)...)
 }
 
@@ -215,8 +241,25 @@ func page(r *http.Request) (limit, offset int, err error) {
 	return limit, offset, nil
 }
 
-func (a *API) listRegistrations(w http.ResponseWriter, r *http.Request) error {
+// scopedTenant is the ?tenant of a listing as the principal may ask it: a
+// tenant admin always gets its own tenant, and 404 for any other.
+func scopedTenant(r *http.Request) (string, error) {
 	tenant := strings.ToLower(r.URL.Query().Get("tenant"))
+	p := PrincipalFrom(r.Context())
+	if p.Provider() {
+		return tenant, nil
+	}
+	if tenant != "" && !p.Sees(tenant) {
+		return "", notFound("tenant %q", tenant)
+	}
+	return strings.ToLower(p.Tenant), nil
+}
+
+func (a *API) listRegistrations(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := scopedTenant(r)
+	if err != nil {
+		return err
+	}
 	if tenant != "" {
 		if _, err := a.dir.Tenant(r.Context(), tenant); err != nil {
 			return err
@@ -235,7 +278,10 @@ func (a *API) listRegistrations(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) listCalls(w http.ResponseWriter, r *http.Request) error {
-	tenant := strings.ToLower(r.URL.Query().Get("tenant"))
+	tenant, err := scopedTenant(r)
+	if err != nil {
+		return err
+	}
 	calls := []Call{}
 	if a.calls != nil {
 		for _, c := range a.calls.Calls() {

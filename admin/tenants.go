@@ -54,8 +54,11 @@ func (a *API) listTenants(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := []tenantSummary{}
+	p := PrincipalFrom(r.Context())
 	for _, t := range d.Tenants {
-		out = append(out, summaryOf(t))
+		if p.Sees(t.Domain) {
+			out = append(out, summaryOf(t))
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tenants": out})
 	return nil
@@ -162,7 +165,32 @@ func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request) error {
 			a.unbind(r.Context(), name+"@"+gone.Domain)
 		}
 	}
+	a.dropAccounts(r, gone.Domain)
 	a.audit(r, "tenant.delete", gone.Domain, gone.Domain, "force", force, "users", len(gone.Users))
 	writeJSON(w, http.StatusOK, showTenant(gone))
 	return nil
+}
+
+// dropAccounts removes a deleted tenant's admins and tokens, so a tenant
+// created again under the same domain does not inherit them. A failure is
+// logged: the accounts point at a tenant that no longer exists, whose
+// routes answer 404 until it is created again.
+func (a *API) dropAccounts(r *http.Request, domain string) {
+	ctx := r.Context()
+	if ts, err := a.accounts.Tokens(ctx, domain); err == nil {
+		for _, t := range ts {
+			err = errors.Join(err, a.accounts.DeleteToken(ctx, domain, t.ID))
+		}
+		if err != nil {
+			a.log.Error("admin: drop tokens of deleted tenant", "tenant", domain, "error", err)
+		}
+	}
+	if as, err := a.accounts.Admins(ctx, domain); err == nil {
+		for _, ad := range as {
+			err = errors.Join(err, a.accounts.DeleteAdmin(ctx, ad.Email))
+		}
+		if err != nil {
+			a.log.Error("admin: drop admins of deleted tenant", "tenant", domain, "error", err)
+		}
+	}
 }

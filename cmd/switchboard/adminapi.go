@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/admin"
+	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/location"
 	"github.com/switchboard/switchboard/sip"
 )
@@ -15,7 +16,7 @@ import (
 // adminOptions mounts the admin API on the HTTP server when an admin token
 // is configured; with none, the API stays off and only the ops endpoints
 // answer.
-func adminOptions(token string, dir admin.Directory, loc location.Store, sipSrv *sip.Server, log *slog.Logger) ([]admin.Option, error) {
+func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts, loc location.Store, sipSrv *sip.Server, log *slog.Logger) ([]admin.Option, error) {
 	if token == "" {
 		return nil, nil
 	}
@@ -25,6 +26,7 @@ func adminOptions(token string, dir admin.Directory, loc location.Store, sipSrv 
 		Registrations: registrations{loc},
 		Calls:         calls{sipSrv},
 		Unbinder:      unbinder{loc},
+		Accounts:      accounts,
 		Log:           log,
 	})
 	if err != nil {

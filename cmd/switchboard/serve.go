@@ -96,7 +96,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
-	apiOpts, err := adminOptions(cfg.HTTP.AdminToken, store, loc, sipSrv, log)
+	apiOpts, err := adminOptions(cfg.HTTP.AdminToken, store, st.accounts, loc, sipSrv, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1

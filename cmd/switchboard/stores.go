@@ -38,11 +38,14 @@ type locationStore interface {
 // stores are the directory and location stores serve runs on: in memory, or
 // in Redis when store.redis is set.
 type stores struct {
-	dir    directoryStore
-	loc    locationStore
-	run    []func(ctx context.Context) error
-	health []func(ctx context.Context) error
-	close  func() error
+	dir directoryStore
+	loc locationStore
+	// accounts holds tenant admins, tokens and sessions, next to the
+	// directory (in Redis, shared by every instance).
+	accounts dialplan.Accounts
+	run      []func(ctx context.Context) error
+	health   []func(ctx context.Context) error
+	close    func() error
 	// nonceSecret is the digest nonce key every instance on the same
 	// Redis shares (<prefix>auth:secret); nil with the memory store.
 	nonceSecret []byte
@@ -58,7 +61,7 @@ func openStores(ctx context.Context, cfg config.Config, dir *dialplan.Directory,
 			return nil, fmt.Errorf("invalid directory:\n%w", err)
 		}
 		loc := location.NewMemory(nil)
-		return &stores{dir: mem, loc: loc,
+		return &stores{dir: mem, loc: loc, accounts: dialplan.NewMemoryAccounts(),
 			run:   []func(context.Context) error{func(ctx context.Context) error { return loc.Run(ctx, time.Second) }},
 			close: func() error { return nil },
 		}, nil
@@ -98,7 +101,7 @@ func openStores(ctx context.Context, cfg config.Config, dir *dialplan.Directory,
 		secret = make([]byte, nonceSecretLen)
 		rand.Read(secret)
 	}
-	return &stores{dir: rdir, loc: rloc, nonceSecret: secret,
+	return &stores{dir: rdir, loc: rloc, nonceSecret: secret, accounts: dialplan.NewRedisAccounts(rdb, prefix),
 		run: []func(context.Context) error{
 			rdir.Run,
 			func(ctx context.Context) error {
