@@ -42,8 +42,9 @@ type call struct {
 	setupObs bool // call_setup_seconds observed
 	final    bool // the caller's transaction has a final response
 	answered *branch
-	outcome  string          // CDR/metric result
-	ended    routing.Outcome // how the last step that ended without an answer ended
+	outcome  string            // CDR/metric result
+	ended    routing.Outcome   // how the last step that ended without an answer ended
+	blf      map[string]string // dialog state reported per user key (blf.go)
 }
 
 type branch struct {
@@ -52,6 +53,7 @@ type branch struct {
 	dest      string // host:port
 	transport string
 	label     string // what it rings, for logs
+	aor       string // the AOR of a ring step's contact; "" for trunks
 	step      int
 	early     bool          // got a provisional response (CANCEL allowed)
 	final     *sip.Response // final response, once received
@@ -134,6 +136,7 @@ func (c *call) run() {
 // finish records the metrics and, for calls that never connected, the CDR.
 func (c *call) finish(callerGone bool) {
 	if c.answered == nil {
+		c.blfEnded()
 		c.s.metrics.callsActive.Dec()
 		c.s.metrics.calls.WithLabelValues(c.plan.Kind, c.outcome).Inc()
 		c.s.cdr(c.cdrFields(c.outcome, 0)...)
@@ -389,6 +392,7 @@ func (c *call) onEvent(ev branchEvent) {
 			return
 		}
 		c.observeSetup()
+		c.blfRinging(b)
 		c.relay(res)
 	case res.StatusCode < 300:
 		b.final = res
@@ -401,7 +405,7 @@ func (c *call) onEvent(ev branchEvent) {
 			// Track the dialog before relaying the 2xx: a fast caller's BYE
 			// could otherwise arrive first, miss the table, and leave the
 			// call in calls_active until MaxCallAge.
-			c.s.dialogs.add(c, b, res)
+			c.s.dialogs.add(c, b, res, c.blfAnswered(b))
 			c.relay(res)
 			c.cancelAll(`SIP;cause=200;text="Call completed elsewhere"`)
 			return

@@ -29,6 +29,7 @@ type dialog struct {
 	answered  time.Time
 	cdr       []any // fields for the CDR line written at BYE
 	kind      string
+	blf       []dialogEvent // confirmed states to end at BYE (blf.go)
 }
 
 // dialogs tracks confirmed calls for in-dialog routing, active-call metrics
@@ -39,7 +40,7 @@ type dialogs struct {
 	m  map[string]*dialog
 }
 
-func (d *dialogs) add(c *call, b *branch, res *sip.Response) {
+func (d *dialogs) add(c *call, b *branch, res *sip.Response, blf []dialogEvent) {
 	dl := &dialog{
 		callID:    c.req.CallID().Value(),
 		callerTag: tagOf(c.req.From().Params),
@@ -49,6 +50,7 @@ func (d *dialogs) add(c *call, b *branch, res *sip.Response) {
 		answered:  time.Now(),
 		kind:      c.plan.Kind,
 		cdr:       c.cdrFields("answered", 0),
+		blf:       blf,
 	}
 	d.mu.Lock()
 	if d.m == nil {
@@ -218,6 +220,7 @@ func (s *Server) endDialog(callID, reason string) {
 		return
 	}
 	s.metrics.callsActive.Dec()
+	s.blfHangup(dl.blf)
 	talk := time.Since(dl.answered).Round(time.Second)
 	fields := append([]any{}, dl.cdr...)
 	for i := 0; i+1 < len(fields); i += 2 {

@@ -158,6 +158,12 @@ func (s *Server) relayRoute(b location.Binding, callID string) (instanceAddr, *s
 // ring forks the call to one registered contact: directly, or through the
 // instance holding its flow.
 func (c *call) ring(ct routing.Contact) {
+	n := len(c.branches)
+	defer func() {
+		if len(c.branches) > n {
+			c.branches[n].aor = ct.AOR // whose lamp this branch lights (blf.go)
+		}
+	}()
 	b := ct.Binding
 	if in, route, ok := c.s.relayRoute(b, c.req.CallID().Value()); ok {
 		c.fork(b.Contact, in.hostPort(), in.transport, ct.AOR+" via "+b.Instance, func(r *sip.Request) {

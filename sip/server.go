@@ -99,6 +99,7 @@ type Server struct {
 	client *sipgo.Client
 	b2b    *b2bua         // attendant and screening calls (b2bua.go)
 	subs   *subscriptions // SUBSCRIBE dialogs we notify (subscribe.go)
+	blf    *blf           // dialog event package (blf.go)
 
 	trunkNames []string
 	dialogs    dialogs
@@ -185,6 +186,8 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 	}
 	s.ua, s.srv, s.client = ua, srv, client
 	s.subs = newSubscriptions(reg)
+	bus, _ := loc.(Bus) // the Redis location store shares call state between instances
+	s.blf = newBLF(s, bus)
 	if s.b2b, err = newB2BUA(s, cfg.Media, reg); err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip media: %w", err)
@@ -290,6 +293,8 @@ func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	s.ready.Store(true)
 	s.log.Info("sip listening", "addrs", s.Addrs(), "instance", s.instance)
 
+	defer s.blf.start(ctx)()
+
 	var serveErr error
 	sweep := time.NewTicker(time.Minute)
 	defer sweep.Stop()
@@ -307,6 +312,7 @@ loop:
 			s.subs.expire(time.Now())
 			for _, dl := range s.dialogs.expire(s.cfg.MaxCallAge) {
 				s.metrics.callsActive.Dec()
+				s.blfHangup(dl.blf)
 				s.log.Warn("call dropped from the table: no BYE within max call age", "call_id", dl.callID)
 			}
 		}
