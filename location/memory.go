@@ -35,6 +35,9 @@ type record struct {
 	bindings []Binding // immutable once stored; replaced on every update
 	next     time.Time // earliest expiry among bindings
 	index    int       // position in the shard's heap, -1 when absent
+	// version is, in the Redis store's mirror, the AOR hash's version these
+	// bindings were read or written at (0: unknown). See Redis.update.
+	version uint64
 }
 
 var _ Store = (*Memory)(nil)
@@ -83,8 +86,50 @@ func (m *Memory) Update(ctx context.Context, aor, tenant string, fn UpdateFunc) 
 		r = &record{aor: aor, tenant: tenant, index: -1}
 		s.records[aor] = r
 	}
+	r.version = 0
 	s.set(r, next)
 	return next, nil
+}
+
+// setVersioned stores bs as the AOR's bindings as Redis holds them at
+// version (the Redis store's mirror).
+func (m *Memory) setVersioned(aor, tenant string, bs []Binding, version uint64) {
+	now := m.now()
+	bs = live(bs, now)
+	s := m.shard(aor)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.records[aor]
+	if r == nil {
+		if len(bs) == 0 {
+			return
+		}
+		r = &record{aor: aor, tenant: tenant, index: -1}
+		s.records[aor] = r
+	}
+	r.version = version
+	s.set(r, bs)
+}
+
+// versioned returns the AOR's live bindings and the Redis version they
+// were stored at, or ok false when the mirror does not know the version.
+func (m *Memory) versioned(aor string) (bs []Binding, version uint64, ok bool) {
+	now := m.now()
+	s := m.shard(aor)
+	s.mu.Lock()
+	r := s.records[aor]
+	if r != nil {
+		bs, version = r.bindings, r.version
+	}
+	s.mu.Unlock()
+	if version == 0 {
+		return nil, 0, false
+	}
+	if l := live(bs, now); len(l) == len(bs) {
+		return bs, version, true
+	}
+	// Some expired: an update read from Redis deletes their fields there.
+	return nil, 0, false
 }
 
 // Lookup implements Store.

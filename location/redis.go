@@ -2,12 +2,15 @@ package location
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -46,6 +49,9 @@ type Redis struct {
 
 	mirror *Memory
 	kick   chan struct{}
+	batch  *batcher // group commit of concurrent reads and writes
+
+	versions atomic.Uint64 // source of version tokens, see newVersion
 
 	mu     sync.Mutex
 	dirty  map[string]*pending // AOR -> changes not yet in Redis
@@ -74,7 +80,7 @@ func NewRedis(c *redisconn.Client, o RedisOptions) *Redis {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Redis{
+	r := &Redis{
 		rdb:        c,
 		prefix:     o.Prefix,
 		log:        o.Logger,
@@ -84,8 +90,24 @@ func NewRedis(c *redisconn.Client, o RedisOptions) *Redis {
 		mirror:     NewMemory(o.Now),
 		kick:       make(chan struct{}, 1),
 		dirty:      make(map[string]*pending),
+		batch:      newBatcher(func() redis.Pipeliner { return c.Pipeline() }, maxBatch, maxFlights),
 	}
+	// Version tokens start at a random point, so that no two processes
+	// (nor two runs of one) hand out the same; the top bit stays clear,
+	// leaving room below 2^63 for the small counters older releases wrote.
+	var seed [8]byte
+	_, _ = rand.Read(seed[:])
+	r.versions.Store(binary.BigEndian.Uint64(seed[:])>>1 | 1<<62)
+	return r
 }
+
+// Group commit limits (see batcher): at most maxBatch jobs — a read is one,
+// a write another — in one pipeline, and maxFlights pipelines in flight,
+// which leaves most of the connection pool to the directory store.
+const (
+	maxBatch   = 128
+	maxFlights = 4
+)
 
 func (r *Redis) aorKey(aor string) string       { return r.prefix + "loc:" + aor }
 func (r *Redis) tenantKey(tenant string) string { return r.prefix + "loc:tenant:" + tenant }
@@ -110,18 +132,15 @@ func (r *Redis) Update(ctx context.Context, aor, tenant string, fn UpdateFunc) (
 		r.log.Debug("redis unreachable; registration kept in memory", "aor", aor, "error", err)
 		return r.updateMirror(ctx, aor, tenant, fn)
 	}
-	r.remember(ctx, aor, tenant, out)
-	return out, nil
+	return out, nil // update left it in the mirror
 }
 
 // Lookup implements Store.
 func (r *Redis) Lookup(ctx context.Context, aor string) ([]Binding, error) {
-	var bs []Binding
+	var st stored
 	err := r.rdb.Call(ctx, "location_lookup", func(ctx context.Context) error {
-		st, err := r.read(ctx, aor)
-		if err == nil {
-			bs = st.bindings
-		}
+		var err error
+		st, err = r.read(ctx, aor)
 		return err
 	})
 	if err != nil {
@@ -130,6 +149,7 @@ func (r *Redis) Lookup(ctx context.Context, aor string) ([]Binding, error) {
 		}
 		return r.mirror.Lookup(ctx, aor)
 	}
+	bs := st.bindings
 	if p := r.pendingOf(aor); p != nil {
 		mine, _ := r.mirror.Lookup(ctx, aor)
 		return merge(bs, mine, p.removed), nil
@@ -138,18 +158,17 @@ func (r *Redis) Lookup(ctx context.Context, aor string) ([]Binding, error) {
 	if len(bs) > 0 {
 		tenant = bs[0].Tenant
 	}
-	r.remember(ctx, aor, tenant, bs)
+	var v uint64 // 0: the mirror knows the bindings but not a version to write on
+	if st.exact {
+		v, _ = strconv.ParseUint(st.version, 10, 64)
+	}
+	r.mirror.setVersioned(aor, tenant, bs, v)
 	return bs, nil
 }
 
 // unreachable reports whether err means Redis could not be used, so the
 // mirror must stand in.
 func unreachable(err error) bool { return errors.Is(err, errEpoch) || redisconn.IsFailure(err) }
-
-// remember copies what Redis holds for an AOR into the mirror.
-func (r *Redis) remember(ctx context.Context, aor, tenant string, bs []Binding) {
-	_, _ = r.mirror.Update(ctx, aor, tenant, func(time.Time, []Binding) ([]Binding, error) { return bs, nil })
-}
 
 // updateMirror applies fn to the mirror and marks the AOR for write-back.
 func (r *Redis) updateMirror(ctx context.Context, aor, tenant string, fn UpdateFunc) ([]Binding, error) {

@@ -21,18 +21,24 @@ const versionField = "#v"
 // casRetries bounds the optimistic retries of one update.
 const casRetries = 8
 
-// updateScript applies an update computed from the hash read at version
-// ARGV[1], or returns 0 when the hash changed since.
+// updateScript applies an update computed from the hash as it was at
+// version ARGV[1]: it returns -1 when the hash changed since, -2 when the
+// epoch key no longer holds ARGV[6] (Redis lost its data; "" skips the
+// check), else 1. A version is a token unique to one write (never a
+// counter, which would restart after the key is deleted and let a stale
+// copy pass for a current one).
 //
 // KEYS: the AOR hash, the tenant's index (sorted set of "aor\ncontact" by
-// expiry), the set of tenants. ARGV: expected version, TTL in ms (0 deletes
-// the key), aor, tenant, the number of contacts to set, then per contact
-// field, value and expiry (ms), then the contacts to delete.
+// expiry), the set of tenants, the epoch key. ARGV: expected version, TTL
+// in ms (0 deletes the key), aor, tenant, the number of contacts to set,
+// the expected epoch, the new version, then per contact field, value and
+// expiry (ms), then the contacts to delete.
 var updateScript = redis.NewScript(`
 local v = redis.call('HGET', KEYS[1], '#v') or '0'
-if v ~= ARGV[1] then return 0 end
+if v ~= ARGV[1] then return -1 end
+if ARGV[6] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[6] then return -2 end
 local n = tonumber(ARGV[5])
-local i = 6
+local i = 8
 for _ = 1, n do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1])
   redis.call('ZADD', KEYS[2], ARGV[i+2], ARGV[3] .. '\n' .. ARGV[i])
@@ -46,7 +52,7 @@ end
 if ARGV[2] == '0' then
   redis.call('DEL', KEYS[1])
 else
-  redis.call('HINCRBY', KEYS[1], '#v', 1)
+  redis.call('HSET', KEYS[1], '#v', ARGV[7])
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('SADD', KEYS[3], ARGV[4])
 end
@@ -58,6 +64,9 @@ type stored struct {
 	version  string            // "0" when absent
 	raw      map[string]string // contact -> encoded binding
 	bindings []Binding         // live ones, in order
+	// exact: bindings are every field of the hash, each stored at its
+	// index, so the hash is exactly what encoding bindings gives.
+	exact bool
 }
 
 // read fetches an AOR's hash and the epoch key in one round trip; a
@@ -70,11 +79,16 @@ func (r *Redis) read(ctx context.Context, aor string) (stored, error) {
 	// is in flight, and a read that predates the key must not be taken for
 	// a Redis that lost its data (that sent healthy updates to the mirror).
 	want := r.currentEpoch()
-	if _, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	if err := r.batch.do(ctx, func(p redis.Pipeliner) {
 		all = p.HGetAll(ctx, r.aorKey(aor))
 		epoch = p.Get(ctx, r.epochKey)
-		return nil
-	}); err != nil && !errors.Is(err, redis.Nil) {
+	}); err != nil {
+		return stored{}, err
+	}
+	if err := all.Err(); err != nil {
+		return stored{}, err
+	}
+	if err := epoch.Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return stored{}, err
 	}
 	if want != "" && epoch.Val() != want {
@@ -105,8 +119,10 @@ func (r *Redis) read(ctx context.Context, aor string) (stored, error) {
 		}
 	}
 	slices.SortFunc(bs, func(a, b ordered) int { return a.o - b.o })
-	for _, x := range bs {
+	st.exact = len(bs) == len(st.raw)-1
+	for i, x := range bs {
 		st.bindings = append(st.bindings, x.b)
+		st.exact = st.exact && x.o == i
 	}
 	return st, nil
 }
@@ -115,12 +131,22 @@ func (r *Redis) read(ctx context.Context, aor string) (stored, error) {
 // run fn on the live bindings, write only the contacts whose encoding
 // changed and delete the ones gone (expired included), if the hash did not
 // change meanwhile. fn's error comes back as appErr.
+//
+// The first attempt skips the read when the mirror holds the AOR at a
+// known version — the usual re-REGISTER on the instance that took the
+// last one — so an update costs one command (in a group-commit pipeline)
+// rather than two. Any other writer changes the version, the script refuses
+// and the next attempt reads. Bindings that expired are then left in the
+// hash until a read-based update deletes them; reads skip them meanwhile.
 func (r *Redis) update(ctx context.Context, op, aor, tenant string, fn UpdateFunc) (out []Binding, appErr, err error) {
 	err = r.rdb.Call(ctx, op, func(ctx context.Context) error {
-		for range casRetries {
-			st, err := r.read(ctx, aor)
-			if err != nil {
-				return err
+		for attempt := range casRetries {
+			st, ok := r.cached(aor, attempt)
+			if !ok {
+				var err error
+				if st, err = r.read(ctx, aor); err != nil {
+					return err
+				}
 			}
 			now := r.now()
 			next, err := fn(now, st.bindings)
@@ -129,7 +155,8 @@ func (r *Redis) update(ctx context.Context, op, aor, tenant string, fn UpdateFun
 				return nil
 			}
 			next = live(next, now)
-			args := []any{st.version, "0", aor, tenant, 0}
+			version := r.newVersion()
+			args := []any{st.version, "0", aor, tenant, 0, r.currentEpoch(), version}
 			var latest time.Time
 			for i := range next {
 				b := &next[i]
@@ -155,18 +182,63 @@ func (r *Redis) update(ctx context.Context, op, aor, tenant string, fn UpdateFun
 				// outlives it; stale keys are never read as live anyway.
 				args[1] = latest.Sub(now).Milliseconds() + 1000
 			}
-			ok, err := updateScript.Run(ctx, r.rdb, []string{r.aorKey(aor), r.tenantKey(tenant), r.tenantsKey}, args...).Int()
+			res, err := r.runUpdate(ctx, []string{r.aorKey(aor), r.tenantKey(tenant), r.tenantsKey, r.epochKey}, args)
 			if err != nil {
 				return err
 			}
-			if ok == 1 {
+			switch res {
+			case 1:
 				out = next
+				r.mirror.setVersioned(aor, tenant, out, version)
 				return nil
+			case -2:
+				select {
+				case r.kick <- struct{}{}:
+				default:
+				}
+				return errEpoch
 			}
 		}
 		return fmt.Errorf("update %s: too many concurrent updates", aor)
 	})
 	return out, appErr, err
+}
+
+// cached returns, on an update's first attempt, the AOR as the mirror last
+// saw it in Redis, when it knows at which version.
+
+func (r *Redis) cached(aor string, attempt int) (stored, bool) {
+	if attempt > 0 {
+		return stored{}, false
+	}
+	bs, v, ok := r.mirror.versioned(aor)
+	if !ok {
+		return stored{}, false
+	}
+	st := stored{version: strconv.FormatUint(v, 10), bindings: bs, raw: make(map[string]string, len(bs))}
+	for i := range bs {
+		st.raw[bs[i].Contact] = encodeBinding(&bs[i], i)
+	}
+	return st, true
+}
+
+// newVersion returns a version token no other write uses: a random
+// per-process start plus a counter.
+func (r *Redis) newVersion() uint64 { return r.versions.Add(1) }
+
+// runUpdate runs updateScript in the next pipeline. A Redis that does not
+// know the script yet (first use, or after a restart) answers NOSCRIPT;
+// then it is sent on its own, which loads it.
+func (r *Redis) runUpdate(ctx context.Context, keys []string, args []any) (int, error) {
+	var cmd *redis.Cmd
+	if err := r.batch.do(ctx, func(p redis.Pipeliner) { cmd = updateScript.EvalSha(ctx, p, keys, args...) }); err != nil {
+		return 0, err
+	}
+	n, err := cmd.Int()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		n, err = updateScript.Run(ctx, r.rdb, keys, args...).Int()
+	}
+	return n, err
 }
 
 func later(a, b time.Time) time.Time {

@@ -125,6 +125,17 @@ func (s *Server) URL() string {
 	return "redis://" + s.Addr() + "/0"
 }
 
+// Pid is the redis-server's process id (0 when it is not running), for
+// benchmarks that read its CPU time from /proc.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Kill stops the server with SIGKILL and waits for it; it is a no-op when the
 // server is not running. Data is lost (there is no persistence).
 func (s *Server) Kill() {
