@@ -76,6 +76,8 @@ type APIConfig struct {
 	// LoginLimit bounds failed sign-ins; zero fields take the defaults.
 	LoginLimit LoginLimit
 	Log        *slog.Logger
+	// Bans lists and lifts the SIP edge's bans; nil = none listed.
+	Bans Bans
 }
 
 // API is the admin API: an http.Handler for everything under APIPrefix,
@@ -88,6 +90,7 @@ type API struct {
 	unbinder Unbinder
 	accounts dialplan.Accounts
 	logins   *loginLimiter
+	bans     Bans
 	log      *slog.Logger
 	mux      *http.ServeMux
 	routes   []Route
@@ -126,6 +129,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		unbinder: cfg.Unbinder,
 		accounts: cfg.Accounts,
 		logins:   newLoginLimiter(cfg.LoginLimit, time.Now),
+		bans:     cfg.Bans,
 		log:      cfg.Log,
 		mux:      http.NewServeMux(),
 	}
@@ -159,6 +163,8 @@ func (a *API) routesTable() {
 
 	a.handleScoped("GET", "/registrations", ScopeAny, a.listRegistrations)
 	a.handleScoped("GET", "/calls", ScopeAny, a.listCalls)
+	a.handle("GET", "/bans", a.listBans) // bans.go, provider only
+	a.handle("DELETE", "/bans/{source}", a.liftBans)
 }
 
 // handle registers an endpoint with the scope its path implies: tenant-

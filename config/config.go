@@ -25,6 +25,8 @@ type Config struct {
 	// ShutdownTimeout bounds how long a draining instance keeps relaying the
 	// calls it carries before it ends them and exits (default 30s).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Security configures bans and flood limits at the SIP edge.
+	Security SecurityConfig `yaml:"security"`
 
 	// File is the config file the values were loaded from; "" when none.
 	File string `yaml:"-"`
@@ -137,6 +139,7 @@ func Default() Config {
 		DNS:             DNSConfig{Timeout: time.Second},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		ShutdownTimeout: 30 * time.Second,
+		Security:        defaultSecurity(),
 	}
 }
 

@@ -40,6 +40,9 @@ func TestDefault(t *testing.T) {
 		DNS:             DNSConfig{Timeout: time.Second},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		ShutdownTimeout: 30 * time.Second,
+		Security: SecurityConfig{Window: time.Minute, Ban: 15 * time.Minute, AuthFailuresPerUser: 5,
+			AuthFailureUsersPerIP: 10, RequestsPerSecond: 200,
+			Scanners: []string{"friendly-scanner", "sipvicious", "sipcli", "VaxSIPUserAgent", "pplsip"}},
 	}
 	if diff := cmp.Diff(want, c, ignoreOrigins); diff != "" {
 		t.Errorf("Default() mismatch (-want +got):\n%s", diff)

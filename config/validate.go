@@ -28,6 +28,7 @@ func (c Config) Validate() Problems {
 	v.trunks()
 	v.dns()
 	v.log()
+	v.security()
 	if c.ShutdownTimeout < 0 {
 		v.add("shutdown_timeout", "must not be negative, got %s", c.ShutdownTimeout)
 	}

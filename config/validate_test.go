@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -141,5 +142,33 @@ func TestValidateSeveral(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, c.Validate()); diff != "" {
 		t.Errorf("Validate() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestValidateSecurity(t *testing.T) {
+	path := writeConfig(t, `security:
+  window: 0s
+  ban: 15m
+  auth_failures_per_user: -1
+  requests_per_second: -5
+  scanners: ["friendly-scanner", ""]
+`)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Validate().Error()
+	for _, want := range []string{
+		path + ":2: security.window: must be at least 1s",
+		path + ":4: security.auth_failures_per_user: must not be negative",
+		path + ":5: security.requests_per_second: must not be negative",
+		"security.scanners[1]: an empty substring",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Validate() = %s\nwant it to contain %q", got, want)
+		}
+	}
+	if c.Security.Ban != 15*time.Minute || c.Security.AuthFailureUsersPerIP != 10 {
+		t.Errorf("Security = %+v, want ban 15m and the default users-per-IP", c.Security)
 	}
 }

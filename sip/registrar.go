@@ -282,6 +282,11 @@ func (s *Server) realm(v *dialplan.View) string {
 func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, view *dialplan.View, ah authHeaders) (*dialplan.User, bool) {
 	realm := s.realm(view)
 	hdrs := req.GetHeaders(ah.request)
+	if s.bannedCredentials(req, hdrs) { // edge.go
+		s.log.Debug("request from a banned (source, username) refused", "method", req.Method, "source", req.Source())
+		s.reply(tx, req, 403, "Forbidden")
+		return nil, false
+	}
 	stale := false
 	for _, h := range hdrs {
 		username, err := s.auth.Verify(s.authRequest(req, realm, view.Tenant.Domain, h.Value()), view.Credential)
@@ -296,6 +301,7 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, view *
 			stale = true
 		}
 		s.metrics.authFailures.WithLabelValues(authReason(err)).Inc()
+		s.countAuthFailure(req, h.Value(), err)
 		s.log.Debug("digest authentication failed", "method", req.Method, "tenant", view.Tenant.Domain,
 			"source", req.Source(), "reason", authReason(err))
 	}

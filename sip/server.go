@@ -52,6 +52,9 @@ type Config struct {
 	Trunks    []Trunk
 	// MaxCallAge drops a confirmed call whose BYE never came (default 12h).
 	MaxCallAge time.Duration
+	// Guard drops banned, flooding and scanning sources before parsing
+	// and refuses banned usernames (edge.go); nil = no checks.
+	Guard Guard
 	// Media configures the calls switchboard answers itself (attendant,
 	// screening); see MediaConfig for the defaults.
 	Media MediaConfig
@@ -160,6 +163,7 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 		s.trunkNames = append(s.trunkNames, t.Name)
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(s.readFilter)),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(log),
 			sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse)))

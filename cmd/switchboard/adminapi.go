@@ -10,13 +10,14 @@ import (
 	"github.com/switchboard/switchboard/admin"
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/security"
 	"github.com/switchboard/switchboard/sip"
 )
 
 // adminOptions mounts the admin API on the HTTP server when an admin token
 // is configured; with none, the API stays off and only the ops endpoints
 // answer.
-func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts, loc location.Store, sipSrv *sip.Server, log *slog.Logger) ([]admin.Option, error) {
+func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts, loc location.Store, sipSrv *sip.Server, guard *security.Guard, log *slog.Logger) ([]admin.Option, error) {
 	if token == "" {
 		return nil, nil
 	}
@@ -27,6 +28,7 @@ func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts,
 		Calls:         calls{sipSrv},
 		Unbinder:      unbinder{loc},
 		Accounts:      accounts,
+		Bans:          bans{guard},
 		Log:           log,
 	})
 	if err != nil {

@@ -22,6 +22,7 @@ Usage:
   switchboard import -tenant DOMAIN FILE.csv bulk-import users through the admin API
   switchboard users|numbers|tenants|groups|attendants list|get|add|set|delete …
                                              manage the directory through the admin API
+  switchboard bans list|delete SOURCE        list or lift SIP edge bans through the admin API
   switchboard directory import|export -config FILE [-force]
                                              move the directory between its file and Redis
   switchboard version                        print the version
@@ -54,6 +55,8 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		return importCSV(context.Background(), args[1:], environ, stdout, stderr)
 	case "users", "numbers", "tenants", "groups", "attendants":
 		return runNoun(context.Background(), findNoun(args[0]), args[1:], environ, stdout, stderr)
+	case "bans":
+		return bansCmd(context.Background(), args[1:], environ, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "switchboard", version())
 		return 0

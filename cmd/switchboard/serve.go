@@ -87,6 +87,8 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
+	guard := newGuard(cfg, st, reg, log)
+	sipCfg.Guard = guard
 	sipSrv, err := sip.New(sipCfg, store, loc, reg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
@@ -96,7 +98,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
-	apiOpts, err := adminOptions(cfg.HTTP.AdminToken, store, st.accounts, loc, sipSrv, log)
+	apiOpts, err := adminOptions(cfg.HTTP.AdminToken, store, st.accounts, loc, sipSrv, guard, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
@@ -132,6 +134,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		return sipSrv.Serve(gctx, cfg.ShutdownTimeout)
 	})
 	g.Go(func() error { return st.Run(storeCtx) })
+	g.Go(func() error { return guard.Run(storeCtx) }) // bans outlive the drain, like the stores
 	g.Go(func() error { return httpSrv.Serve(httpCtx, 5*time.Second) })
 	log.Info("switchboard started", "sip", sipSrv.Addrs(), "http", httpSrv.Addr(), "version", version())
 	if err := g.Wait(); err != nil {

@@ -49,6 +49,8 @@ type stores struct {
 	// nonceSecret is the digest nonce key every instance on the same
 	// Redis shares (<prefix>auth:secret); nil with the memory store.
 	nonceSecret []byte
+	// redis is the shared client (security bans); nil with the memory store.
+	redis *redisconn.Client
 }
 
 // openStores builds the stores for cfg and loads dir into them: the memory
@@ -101,7 +103,7 @@ func openStores(ctx context.Context, cfg config.Config, dir *dialplan.Directory,
 		secret = make([]byte, nonceSecretLen)
 		rand.Read(secret)
 	}
-	return &stores{dir: rdir, loc: rloc, nonceSecret: secret, accounts: dialplan.NewRedisAccounts(rdb, prefix),
+	return &stores{dir: rdir, loc: rloc, nonceSecret: secret, accounts: dialplan.NewRedisAccounts(rdb, prefix), redis: rdb,
 		run: []func(context.Context) error{
 			rdir.Run,
 			func(ctx context.Context) error {

@@ -68,3 +68,16 @@ func TestParseCredentialsMalformed(t *testing.T) {
 		})
 	}
 }
+
+func TestUsername(t *testing.T) {
+	for _, tc := range []struct{ h, want string }{
+		{`Digest username="7001", realm="acme.example", nonce="n", uri="sip:acme.example", response="r"`, "7001"},
+		{`Digest username=alice,realm=r,nonce=n,uri=u,response=x`, "alice"},
+		{`Digest realm="r"`, ""},
+		{`Basic dXNlcjpwYXNz`, ""},
+	} {
+		if got := Username(tc.h); got != tc.want {
+			t.Errorf("Username(%q) = %q, want %q", tc.h, got, tc.want)
+		}
+	}
+}
