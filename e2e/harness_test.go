@@ -77,6 +77,7 @@ type options struct {
 	AdminToken     string // http.admin_token; "" = admin API off
 	Port           int    // SIP port on UDP and TCP; 0 = a free one
 	Shutdown       string // shutdown_timeout; default 5s
+	Security       string // YAML of the security: section; "" = defaults
 }
 
 // server is one running switchboard process.
@@ -136,6 +137,9 @@ shutdown_timeout: %[4]s
 	}
 	if opt.Media != "" {
 		cfg += "media:\n" + opt.Media
+	}
+	if opt.Security != "" {
+		cfg += "security:\n" + opt.Security
 	}
 	if opt.Directory == "" {
 		opt.Directory = directoryYAML

@@ -20,6 +20,7 @@ import (
 // sipgo client cannot produce.
 type rawUDP struct {
 	t      *testing.T
+	ip     string // the source address, 127.0.0.1 unless newRawFrom
 	conn   *net.UDPConn
 	server *net.UDPAddr
 	seq    int
@@ -27,7 +28,13 @@ type rawUDP struct {
 
 func newRaw(t *testing.T, srv *server) *rawUDP {
 	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	return newRawFrom(t, srv, "127.0.0.1")
+}
+
+// newRawFrom is newRaw sending from another loopback address.
+func newRawFrom(t *testing.T, srv *server, ip string) *rawUDP {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +43,7 @@ func newRaw(t *testing.T, srv *server) *rawUDP {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rawUDP{t: t, conn: conn, server: to}
+	return &rawUDP{t: t, ip: ip, conn: conn, server: to}
 }
 
 func (r *rawUDP) port() int { return r.conn.LocalAddr().(*net.UDPAddr).Port }
@@ -47,7 +54,7 @@ func (r *rawUDP) port() int { return r.conn.LocalAddr().(*net.UDPAddr).Port }
 func (r *rawUDP) message(lines ...string) []byte {
 	r.seq++
 	rep := strings.NewReplacer(
-		"{via}", "SIP/2.0/UDP 127.0.0.1:"+strconv.Itoa(r.port())+";branch=z9hG4bK-"+token()+";rport",
+		"{via}", "SIP/2.0/UDP "+r.ip+":"+strconv.Itoa(r.port())+";branch=z9hG4bK-"+token()+";rport",
 		"{callid}", token()+"@e2e",
 		"{tag}", token(),
 		"{port}", strconv.Itoa(r.port()),
