@@ -189,7 +189,17 @@ const sdpAnswer = "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\
 func (p *peer) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	p.record(req)
 	if req.To().Params.Has("tag") {
-		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		// A re-INVITE: answer its offer, if any (a carrier call the engine
+		// transferred is re-INVITEd with the target's SDP).
+		var body []byte
+		if len(req.Body()) > 0 {
+			body = []byte(sdpAnswer)
+		}
+		res := sip.NewResponseFromRequest(req, 200, "OK", body)
+		if body != nil {
+			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		}
+		tx.Respond(res)
 		return
 	}
 	p.mu.Lock()
@@ -236,10 +246,9 @@ func (p *peer) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(mk(ans.Code, statusReason(ans.Code), nil))
 		return
 	}
-	var body []byte
-	if len(req.Body()) > 0 {
-		body = []byte(sdpAnswer)
-	}
+	// The answer to an offer; to an INVITE without one (late offer), an
+	// offer of ours (RFC 3261 §13.2.1).
+	body := []byte(sdpAnswer)
 	ok := mk(ans.Code, "OK", body)
 	p.mu.Lock()
 	p.uas[req.CallID().Value()] = &inDialog{invite: req, ok: ok, cseq: 100}

@@ -201,3 +201,97 @@ func TestTransferAttended(t *testing.T) {
 	hangUp(t, ac, desk)
 	env.srv.waitMetric(t, callsActive, 0, 3*time.Second)
 }
+
+// referFromCallee sends a blind REFER from the callee side of a call p
+// answered and requires 202.
+func referFromCallee(t *testing.T, p *peer, callID, target string) {
+	t.Helper()
+	refer := p.calleeRequest(callID, sip.REFER)
+	refer.AppendHeader(sip.NewHeader("Refer-To", "<sip:"+target+"@"+domain+">"))
+	refer.AppendHeader(sip.NewHeader("Referred-By", "<sip:"+p.name+"@"+domain+">"))
+	refer.AppendHeader(sip.NewHeader("Contact", "<"+p.contactURI(p.name)+">"))
+	if res := p.do(refer); res.StatusCode != 202 {
+		t.Fatalf("REFER to %s: %d %s, want 202", target, res.StatusCode, res.Reason)
+	}
+}
+
+// TestTransferCarrierCaller: a carrier call to alice's number; alice
+// blind-transfers it to carol. switchboard answers the REFER itself (the
+// carrier never sees it), calls carol without an offer, re-INVITEs the
+// carrier with carol's SDP, ACKs carol with the carrier's answer and tells
+// alice 100 then 200; afterwards a BYE from the carrier reaches carol.
+func TestTransferCarrierCaller(t *testing.T) {
+	t.Parallel()
+	env := newCallEnv(t)
+	a := env.phone(t, "7001", "UDP", "7001", alice)
+	c := env.phone(t, "7003", "UDP", "7003", carol)
+	in := carrierCall(env.carrier, "+14155550101")
+	in.waitStatus(200, 5*time.Second)
+	in.ack()
+	a.waitRequest(sip.ACK, 1, 2*time.Second)
+
+	referFromCallee(t, a, in.callID(), "7003")
+	inv := c.waitRequest(sip.INVITE, 1, 5*time.Second)
+	if len(inv.Body()) != 0 {
+		t.Errorf("transfer target got an offer %q, want a late-offer INVITE", inv.Body())
+	}
+	if inv.From().Address.User != "+14085559999" {
+		t.Errorf("transfer target sees From %q, want the carrier caller", inv.From().Value())
+	}
+	if v := header(inv, "Referred-By"); !strings.Contains(v, "7001@") {
+		t.Errorf("transfer target got Referred-By %q", v)
+	}
+	reinv := env.carrier.waitRequest(sip.INVITE, 1, 5*time.Second)
+	if !reinv.To().Params.Has("tag") || reinv.CallID().Value() != in.callID() || string(reinv.Body()) != sdpAnswer {
+		t.Errorf("carrier got %s in call %s with body %q, want a re-INVITE of its call with carol's SDP",
+			reinv.Method, reinv.CallID().Value(), reinv.Body())
+	}
+	if v := header(reinv, "Proxy-Authorization") + header(reinv, "Authorization"); v != "" {
+		t.Errorf("credentials sent to the carrier: %q", v)
+	}
+	ack := c.waitRequest(sip.ACK, 1, 3*time.Second)
+	if len(ack.Body()) == 0 {
+		t.Errorf("transfer target's ACK carries no answer")
+	}
+	wantFrags(t, a, "SIP/2.0 100 Trying", "SIP/2.0 200 OK")
+	if n := len(env.carrier.requests(sip.REFER)); n != 0 {
+		t.Errorf("carrier got %d REFERs, want none", n)
+	}
+	env.srv.waitMetric(t, `switchboard_transfers_total{result="completed"}`, 1, 2*time.Second)
+
+	// The transferor hangs up; the carrier keeps its call, now with carol.
+	if res := a.byeFromCallee(in.callID()); res.StatusCode != 200 {
+		t.Fatalf("transferor's BYE: %d %s", res.StatusCode, res.Reason)
+	}
+	if n := len(env.carrier.requests(sip.BYE)); n != 0 {
+		t.Errorf("carrier got %d BYEs after the transferor left, want none", n)
+	}
+	hangUp(t, in, c)
+	env.srv.waitMetric(t, callsActive, 0, 3*time.Second)
+	if cdr := env.srv.waitCDR(t, in.callID(), 2*time.Second); cdr["ended_by"] != "transferred" {
+		t.Errorf("carrier call CDR = %v, want ended_by=transferred", cdr)
+	}
+	if cdr := env.srv.waitCDR(t, inv.CallID().Value(), 2*time.Second); cdr["result"] != "answered" || cdr["ended_by"] != "bye" {
+		t.Errorf("transfer leg CDR = %v, want answered, ended_by=bye", cdr)
+	}
+}
+
+// TestTransferCarrierCallerFails: a transfer to an extension nobody has is
+// reported to the transferor (404 sipfrag) and the caller stays with it.
+func TestTransferCarrierCallerFails(t *testing.T) {
+	t.Parallel()
+	env := newCallEnv(t)
+	a := env.phone(t, "7001", "UDP", "7001", alice)
+	in := carrierCall(env.carrier, "+14155550101")
+	in.waitStatus(200, 5*time.Second)
+	in.ack()
+	a.waitRequest(sip.ACK, 1, 2*time.Second)
+	referFromCallee(t, a, in.callID(), "7999")
+	wantFrags(t, a, "SIP/2.0 100 Trying", "SIP/2.0 404 Not Found")
+	if n := len(env.carrier.requests(sip.INVITE)); n != 0 {
+		t.Errorf("carrier re-INVITEd %d times for a failed transfer", n)
+	}
+	env.srv.waitMetric(t, `switchboard_transfers_total{result="failed"}`, 1, 2*time.Second)
+	hangUp(t, in, a) // the carrier's BYE still reaches alice
+	env.srv.waitMetric(t, callsActive, 0, 3*time.Second)
+}

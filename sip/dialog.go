@@ -30,6 +30,7 @@ type dialog struct {
 	cdr       []any // fields for the CDR line written at BYE
 	kind      string
 	blf       []dialogEvent // confirmed states to end at BYE (blf.go)
+	carrier   *carrierCall  // set when the caller is a trunk (carriertransfer.go)
 }
 
 // dialogs tracks confirmed calls for in-dialog routing, active-call metrics
@@ -51,6 +52,7 @@ func (d *dialogs) add(c *call, b *branch, res *sip.Response, blf []dialogEvent) 
 		kind:      c.plan.Kind,
 		cdr:       c.cdrFields("answered", 0),
 		blf:       blf,
+		carrier:   newCarrierCall(c, b, res),
 	}
 	d.mu.Lock()
 	if d.m == nil {
@@ -65,6 +67,20 @@ func (d *dialogs) get(callID string) *dialog {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.m[callID]
+}
+
+// takeBLF returns a dialog's confirmed BLF states and forgets them, so
+// they are ended once.
+func (d *dialogs) takeBLF(callID string) []dialogEvent {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dl := d.m[callID]
+	if dl == nil {
+		return nil
+	}
+	evs := dl.blf
+	dl.blf = nil
+	return evs
 }
 
 func (d *dialogs) remove(callID string) *dialog {
@@ -106,6 +122,9 @@ func tagOf(p sip.HeaderParams) string {
 // inDialog forwards a request inside a dialog (re-INVITE, BYE, UPDATE, INFO,
 // PRACK, …) along the route set, to the flow the other side uses.
 func (s *Server) inDialog(req *sip.Request, tx sip.ServerTransaction) {
+	if s.carrierInDialog(req, tx) { // REFER from the callee of a carrier call (carriertransfer.go)
+		return
+	}
 	dest, transport, ok := s.nextHop(req)
 	if !ok {
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")

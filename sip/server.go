@@ -103,6 +103,7 @@ type Server struct {
 	b2b    *b2bua         // attendant and screening calls (b2bua.go)
 	subs   *subscriptions // SUBSCRIBE dialogs we notify (subscribe.go)
 	blf    *blf           // dialog event package (blf.go)
+	ctl    *callControlMetrics
 
 	trunkNames []string
 	dialogs    dialogs
@@ -190,6 +191,7 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 	}
 	s.ua, s.srv, s.client = ua, srv, client
 	s.subs = newSubscriptions(reg)
+	s.ctl = newCallControlMetrics(reg)
 	bus, _ := loc.(Bus) // the Redis location store shares call state between instances
 	s.blf = newBLF(s, bus)
 	if s.b2b, err = newB2BUA(s, cfg.Media, reg); err != nil {
