@@ -17,12 +17,12 @@ func check(req *sip.Request) (int, string, []sip.Header) {
 		return 505, "Version Not Supported", nil
 	}
 	for _, name := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
-		if req.GetHeader(name) == nil {
+		if header(req, name) == nil {
 			return 400, "Missing " + name, nil
 		}
 	}
 	for _, name := range []string{"From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Expires"} {
-		if len(req.GetHeaders(name)) > 1 {
+		if headerCount(req, name) > 1 {
 			return 400, "Duplicate " + name, nil
 		}
 	}
@@ -53,7 +53,7 @@ func check(req *sip.Request) (int, string, []sip.Header) {
 		return 400, "Headers Not Allowed in Request-URI", nil
 	}
 	var unsupported []string
-	for _, h := range req.GetHeaders("Require") {
+	for _, h := range headerList(req, "Require") {
 		for _, tag := range strings.Split(h.Value(), ",") {
 			tag = strings.TrimSpace(tag)
 			if tag != "" && !supportedExtensions[strings.ToLower(tag)] {

@@ -128,7 +128,7 @@ func (s *Server) reply(tx sip.ServerTransaction, req *sip.Request, code int, rea
 
 // send transmits a prepared response and counts it.
 func (s *Server) send(tx sip.ServerTransaction, req *sip.Request, res *sip.Response) {
-	if res.GetHeader("Server") == nil {
+	if header(res, "Server") == nil {
 		res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
 	}
 	s.metrics.responses.WithLabelValues(methodLabel(string(req.Method)), codeLabel(res.StatusCode)).Inc()

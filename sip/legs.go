@@ -243,7 +243,7 @@ func (a *uasLeg) bye() {
 	r.AppendHeader(&sip.CSeqHeader{SeqNo: a.cseq.Add(1), MethodName: sip.BYE})
 	// The UAS route set is the INVITE's Record-Route, in order.
 	var routes []sip.Uri
-	for _, h := range a.req.GetHeaders("Record-Route") {
+	for _, h := range headerList(a.req, "Record-Route") {
 		if rr, ok := h.(*sip.RecordRouteHeader); ok {
 			routes = append(routes, rr.Address)
 		}
@@ -601,7 +601,7 @@ func (v *virtualTx) cancel() {
 func routeSet(s *Server, res *sip.Response, def string) ([]sip.Uri, string) {
 	var routes []sip.Uri
 	transport := ""
-	for _, h := range res.GetHeaders("Record-Route") {
+	for _, h := range headerList(res, "Record-Route") {
 		rr, ok := h.(*sip.RecordRouteHeader)
 		if !ok {
 			continue

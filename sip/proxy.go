@@ -153,7 +153,7 @@ func (s *Server) tenantByDialled(ctx context.Context, dialled string) (*dialplan
 func diversions(req *sip.Request) int {
 	n := 0
 	for _, name := range []string{"Diversion", "History-Info"} {
-		for _, h := range req.GetHeaders(name) {
+		for _, h := range headerList(req, name) {
 			n += strings.Count(h.Value(), ",") + 1
 		}
 	}
@@ -201,7 +201,7 @@ func (s *Server) trunk(name string) *Trunk {
 // its Via sent-by values is one of our own listening addresses. switchboard
 // never spirals a request back to itself, so any such Via is a loop.
 func (s *Server) isLoop(req *sip.Request) bool {
-	for _, h := range req.GetHeaders("Via") {
+	for _, h := range headerList(req, "Via") {
 		v, ok := h.(*sip.ViaHeader)
 		if !ok {
 			continue

@@ -138,19 +138,19 @@ func (s *Server) parseRegister(req *sip.Request) (regRequest, int, sip.Header) {
 		LocalAddr: req.Destination(),
 		Instance:  s.instance,
 	}
-	if ua := req.GetHeader("User-Agent"); ua != nil {
+	if ua := header(req, "User-Agent"); ua != nil {
 		r.UserAgent = ua.Value()
 	}
 	defExpires := s.cfg.DefaultExpires
 	hasExpires := false
-	if h := req.GetHeader("Expires"); h != nil {
+	if h := header(req, "Expires"); h != nil {
 		d, ok := parseSeconds(h.Value())
 		if !ok {
 			return r, 400, nil
 		}
 		defExpires, hasExpires = d, true
 	}
-	contacts := req.GetHeaders("Contact")
+	contacts := headerList(req, "Contact")
 	for _, h := range contacts {
 		c, ok := h.(*sip.ContactHeader)
 		if !ok {
@@ -281,7 +281,7 @@ func (s *Server) realm(v *dialplan.View) string {
 // returns false.
 func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, view *dialplan.View, ah authHeaders) (*dialplan.User, bool) {
 	realm := s.realm(view)
-	hdrs := req.GetHeaders(ah.request)
+	hdrs := headerList(req, ah.request)
 	if s.bannedCredentials(req, hdrs) { // edge.go
 		s.log.Debug("request from a banned (source, username) refused", "method", req.Method, "source", req.Source())
 		s.reply(tx, req, 403, "Forbidden")

@@ -195,7 +195,7 @@ const maxSpokenDigits = 15
 // digits, or a caller that asked for privacy (RFC 3323 Privacy: id, user or
 // header).
 func callerNumber(req *sip.Request) string {
-	if h := req.GetHeader("Privacy"); h != nil {
+	if h := header(req, "Privacy"); h != nil {
 		for v := range strings.SplitSeq(h.Value(), ";") {
 			switch strings.ToLower(strings.TrimSpace(v)) {
 			case "id", "user", "header":

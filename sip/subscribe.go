@@ -225,7 +225,7 @@ func (t *subscriptions) close(d time.Duration) {
 
 // eventName returns an Event header's package token and the whole value.
 func eventName(req *sip.Request) (string, string) {
-	h := req.GetHeader("Event")
+	h := header(req, "Event")
 	if h == nil {
 		return "", ""
 	}
@@ -316,7 +316,7 @@ func (s *Server) refreshSubscription(ctx context.Context, req *sip.Request, tx s
 // bounds: 423 below the minimum (0 excepted), the maximum above it.
 func (s *Server) subscribeExpires(req *sip.Request, p *EventPackage) (time.Duration, int, []sip.Header) {
 	d := p.DefaultExpires
-	if h := req.GetHeader("Expires"); h != nil {
+	if h := header(req, "Expires"); h != nil {
 		n, err := strconv.Atoi(strings.TrimSpace(h.Value()))
 		if err != nil || n < 0 {
 			return 0, 400, nil

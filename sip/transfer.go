@@ -27,7 +27,7 @@ import (
 // (RFC 3891) names, when the dialog is one this instance tracks. The header's
 // to-tag is the recipient's own tag in the replaced dialog.
 func (s *Server) replacesTarget(req *sip.Request) (flow, bool) {
-	h := req.GetHeader("Replaces")
+	h := header(req, "Replaces")
 	if h == nil {
 		return flow{}, false
 	}

@@ -1,0 +1,47 @@
+package sip
+
+import (
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// headerer is a SIP message's header list.
+type headerer interface{ Headers() []sip.Header }
+
+// header returns the first header called name (any case), or nil.
+//
+// sipgo's GetHeader lowers the name of every header it walks past unless it
+// is one of a dozen it knows, which allocates one string per header per
+// lookup (≈30 allocations per REGISTER); EqualFold allocates nothing.
+func header(m headerer, name string) sip.Header {
+	for _, h := range m.Headers() {
+		if strings.EqualFold(h.Name(), name) {
+			return h
+		}
+	}
+	return nil
+}
+
+// headerList returns every header called name (any case), in order; nil
+// when there is none.
+func headerList(m headerer, name string) []sip.Header {
+	var out []sip.Header
+	for _, h := range m.Headers() {
+		if strings.EqualFold(h.Name(), name) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// headerCount returns how many headers are called name (any case).
+func headerCount(m headerer, name string) int {
+	n := 0
+	for _, h := range m.Headers() {
+		if strings.EqualFold(h.Name(), name) {
+			n++
+		}
+	}
+	return n
+}
