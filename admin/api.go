@@ -157,7 +157,7 @@ func (a *API) routesTable() {
 	crud(a, "/tenants/{domain}/groups", groupResource())
 	crud(a, "/tenants/{domain}/attendants", attendantResource())
 
-	a.handle("GET", "/tenants/{domain}/numbers", a.listNumbers)
+	a.inventoryRoutes()
 	a.handle("PUT", "/tenants/{domain}/numbers/{number}", a.putNumber)
 	a.handle("DELETE", "/tenants/{domain}/numbers/{number}", a.deleteNumber)
 

@@ -443,8 +443,12 @@ func TestUsers(t *testing.T) {
 		}
 		d := e.export(t)
 		acme := d.Tenants[0]
-		if _, ok := acme.Numbers["+14155550102"]; ok {
-			t.Error("the number routed to alice was not released")
+		// Released to the inventory as available, never lost: her listed
+		// number and her direct number.
+		for _, n := range []string{"+14155550102", "+14155550101"} {
+			if tg, ok := acme.Numbers[n]; !ok || tg != "" {
+				t.Errorf("number %s after deleting alice: %q, %v; want available (\"\", listed)", n, tg, ok)
+			}
 		}
 		if !cmp.Equal(acme.Groups[0].Members, []string{"bob"}) {
 			t.Errorf("sales members = %v, want [bob]", acme.Groups[0].Members)

@@ -16,27 +16,6 @@ type numberBody struct {
 	Target string `json:"target"`
 }
 
-// listNumbers answers the tenant's numbers as the directory's numbers map
-// (E.164 -> target), with the users' direct numbers, which route to them.
-func (a *API) listNumbers(w http.ResponseWriter, r *http.Request) error {
-	view, err := a.dir.Tenant(r.Context(), r.PathValue("domain"))
-	if err != nil {
-		return err
-	}
-	t := view.Tenant
-	numbers := make(map[string]string, len(t.Numbers))
-	for _, u := range t.Users {
-		if u.DirectNumber != "" {
-			numbers[u.DirectNumber] = "user:" + u.ID
-		}
-	}
-	for n, tg := range t.Numbers {
-		numbers[n] = tg
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"main_number": t.MainNumber, "numbers": numbers})
-	return nil
-}
-
 // putNumber routes a number to a target, adding it to the tenant: 201 when
 // the number is new to the tenant, 200 when it was re-routed.
 func (a *API) putNumber(w http.ResponseWriter, r *http.Request) error {
@@ -61,12 +40,12 @@ func (a *API) putNumber(w http.ResponseWriter, r *http.Request) error {
 	err := a.dir.UpdateTenant(r.Context(), domain, func(t *dialplan.Tenant) error {
 		status = http.StatusOK
 		if _, ok := t.Numbers[number]; !ok {
+			if err := ownNumber(r.Context(), t, number); err != nil {
+				return err
+			}
 			status = http.StatusCreated
 		}
-		if t.Numbers == nil {
-			t.Numbers = map[string]string{}
-		}
-		t.Numbers[number] = body.Target
+		t.SetNumber(number, dialplan.NumberAssigned, body.Target, "")
 		return nil
 	})
 	if err != nil {
@@ -100,11 +79,23 @@ func (a *API) deleteNumber(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		target = tg
+		if !PrincipalFrom(r.Context()).Provider() {
+			// A tenant admin releases a number to its own inventory.
+			t.SetNumber(number, dialplan.NumberAvailable, "", "")
+			return nil
+		}
 		delete(t.Numbers, number)
+		delete(t.Reserved, number)
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if PrincipalFrom(r.Context()).Provider() {
+		// Back to the provider's pool: never lost.
+		if err := a.accounts.PoolAdd(r.Context(), number); err != nil && !errors.Is(err, dialplan.ErrExists) {
+			a.log.Error("admin: return number to the pool", "number", number, "error", err)
+		}
 	}
 	a.audit(r, "number.release", domain, number)
 	writeJSON(w, http.StatusOK, numberBody{Number: number, Target: target})

@@ -22,7 +22,19 @@ func userResource(a *API) *resource[dialplan.User] {
 			if err := a.foreignNumber(ctx, t.Domain, "direct_number", u.DirectNumber); err != nil {
 				return "", err
 			}
-			return prepareUser(t, old, u)
+			if n := u.DirectNumber; n != "" && (old == nil || old.DirectNumber != n) {
+				if err := ownNumber(ctx, t, n); err != nil {
+					return "", conflict("direct_number", "%v", err)
+				}
+				if tg := t.Numbers[n]; tg != "" && tg != "user:"+u.ID {
+					return "", conflict("direct_number", "%s is already routed to %s", n, tg)
+				}
+			}
+			secret, err := prepareUser(t, old, u)
+			if err == nil {
+				t.MoveDirectNumber(old, u) // from the pool: assigned; the one it had: available
+			}
+			return secret, err
 		},
 		detach: detachUser,
 		show:   showUser,
@@ -134,11 +146,13 @@ func detachUser(t *dialplan.Tenant, u *dialplan.User) error {
 	if len(ps) > 0 {
 		return ps
 	}
+	// What routed to the user returns to the inventory as available.
 	for n, tg := range t.Numbers {
 		if targets[tg] {
-			delete(t.Numbers, n)
+			t.SetNumber(n, dialplan.NumberAvailable, "", "")
 		}
 	}
+	t.MoveDirectNumber(u, nil)
 	return nil
 }
 
@@ -189,7 +203,8 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
 		return &http.MaxBytesError{Limit: maxCSVBody}
 	}
 	body := http.MaxBytesReader(w, r.Body, maxCSVBody)
-	rep, err := dialplan.Import(r.Context(), a.dir, a.dir, domain, body)
+	rep, err := dialplan.ImportWith(r.Context(), a.dir, a.dir, domain, body,
+		dialplan.ImportOptions{OwnNumbersOnly: !PrincipalFrom(r.Context()).Provider()})
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,12 @@ type Accounts interface {
 	CreateSession(ctx context.Context, s Session) error
 	Session(ctx context.Context, hash string) (Session, error)
 	DeleteSession(ctx context.Context, hash string) error
+
+	// The provider's pool: numbers the provider holds that no tenant owns
+	// yet, to allocate to tenants.
+	PoolAdd(ctx context.Context, number string) error // ErrExists when pooled
+	PoolRemove(ctx context.Context, number string) error
+	Pool(ctx context.Context) ([]string, error) // sorted
 }
 
 // MemoryAccounts is the in-process Accounts, for a single instance.
@@ -75,13 +81,14 @@ type MemoryAccounts struct {
 	admins   map[string]Admin   // by lower-case email
 	tokens   map[string]Token   // by hash
 	sessions map[string]Session // by hash
+	pool     map[string]bool
 }
 
 var _ Accounts = (*MemoryAccounts)(nil)
 
 // NewMemoryAccounts returns an empty account store.
 func NewMemoryAccounts() *MemoryAccounts {
-	return &MemoryAccounts{now: time.Now, admins: map[string]Admin{}, tokens: map[string]Token{}, sessions: map[string]Session{}}
+	return &MemoryAccounts{now: time.Now, admins: map[string]Admin{}, tokens: map[string]Token{}, sessions: map[string]Session{}, pool: map[string]bool{}}
 }
 
 func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
@@ -231,4 +238,38 @@ func (m *MemoryAccounts) DeleteSession(_ context.Context, hash string) error {
 	defer m.mu.Unlock()
 	delete(m.sessions, hash)
 	return nil
+}
+
+// PoolAdd implements Accounts.
+func (m *MemoryAccounts) PoolAdd(_ context.Context, number string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pool[number] {
+		return fmt.Errorf("number %s in the pool: %w", number, ErrExists)
+	}
+	m.pool[number] = true
+	return nil
+}
+
+// PoolRemove implements Accounts.
+func (m *MemoryAccounts) PoolRemove(_ context.Context, number string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.pool[number] {
+		return fmt.Errorf("number %s in the pool: %w", number, ErrNotFound)
+	}
+	delete(m.pool, number)
+	return nil
+}
+
+// Pool implements Accounts.
+func (m *MemoryAccounts) Pool(_ context.Context) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.pool))
+	for n := range m.pool {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out, nil
 }

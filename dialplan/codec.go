@@ -75,6 +75,7 @@ func (d *Directory) Clone() *Directory {
 		}
 		tc := *t
 		tc.Numbers = maps.Clone(t.Numbers)
+		tc.Reserved = maps.Clone(t.Reserved)
 		tc.Users = cloneEach(t.Users, func(u User) User {
 			u.Extensions = slices.Clone(u.Extensions)
 			u.Aliases = slices.Clone(u.Aliases)

@@ -186,6 +186,19 @@ func csvSyntax(err error) error {
 // nothing changes. Numbers owned by other tenants are looked up on r before
 // the write, outside the writer's lock.
 func Import(ctx context.Context, r Reader, w Writer, domain string, src io.Reader) (*ImportReport, error) {
+	return ImportWith(ctx, r, w, domain, src, ImportOptions{})
+}
+
+// ImportOptions tune ImportWith.
+type ImportOptions struct {
+	// OwnNumbersOnly makes a direct_number that is not already in the
+	// tenant's inventory a row error (a tenant admin's import may not claim
+	// numbers the provider has not allocated).
+	OwnNumbersOnly bool
+}
+
+// ImportWith is Import with options.
+func ImportWith(ctx context.Context, r Reader, w Writer, domain string, src io.Reader, o ImportOptions) (*ImportReport, error) {
 	f, err := parseCSV(src)
 	if err != nil {
 		return nil, err
@@ -197,7 +210,9 @@ func Import(ctx context.Context, r Reader, w Writer, domain string, src io.Reade
 	var rep *ImportReport
 	err = w.UpdateTenant(ctx, domain, func(t *Tenant) error {
 		// A store may run fn again (optimistic retry): start afresh.
-		got, err := newImporter(t, elsewhere).run(f)
+		im := newImporter(t, elsewhere)
+		im.ownOnly = o.OwnNumbersOnly
+		got, err := im.run(f)
 		rep = got
 		return err
 	})

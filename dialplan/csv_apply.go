@@ -21,6 +21,7 @@ type importer struct {
 	refs      map[string]string // "ext:7001", "alias:x", "member:x" -> who refers to it
 	pool      *extensionPool    // nil when the policy is unusable
 	seen      map[string]int    // id -> line of its first row in this file
+	ownOnly   bool              // direct numbers must come from the tenant's inventory
 }
 
 func newImporter(t *Tenant, elsewhere map[string]string) *importer {
@@ -274,8 +275,14 @@ func (im *importer) check(u, old *User) *rowError {
 		if owner, ok := im.direct[n]; ok && owner != u.ID {
 			return rowErr("direct_number", "%s is already user %s's direct number", n, owner)
 		}
-		if tg, ok := im.t.Numbers[n]; ok && tg != mine {
+		tg, listed := im.t.Numbers[n]
+		if listed && tg != "" && tg != mine {
 			return rowErr("direct_number", "%s is already routed to %s", n, tg)
+		}
+		if im.ownOnly && !listed && (old == nil || old.DirectNumber != n) {
+			if _, ok := im.direct[n]; !ok {
+				return rowErr("direct_number", "%s is not one of the tenant's numbers (ask your provider to allocate it)", n)
+			}
 		}
 		if dom, ok := im.elsewhere[n]; ok {
 			return rowErr("direct_number", "%s is already owned by tenant %s", n, dom)
@@ -308,6 +315,7 @@ func (im *importer) commit(u, old *User) {
 	if u.DirectNumber != "" {
 		im.direct[u.DirectNumber] = u.ID
 	}
+	im.t.MoveDirectNumber(old, u)
 }
 
 // describe writes an owner target for a message: "user:jane" -> "used by user jane".

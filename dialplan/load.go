@@ -244,6 +244,12 @@ func (d *decoder) decodeValue(n *yaml.Node, fv reflect.Value, path string, obj a
 				continue
 			}
 			d.lines[eat] = k.Line
+			if t, ok := obj.(*Tenant); ok && field == "numbers" && k.Kind == yaml.ScalarNode && v.Kind == yaml.MappingNode {
+				if target, ok := d.numberEntry(v, t, k.Value, eat, ep); ok {
+					m.SetMapIndex(reflect.ValueOf(k.Value), reflect.ValueOf(target))
+				}
+				continue
+			}
 			if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode {
 				d.add(eat, k.Line, ep, "want key: value, got %s", problem.YAMLKind(v))
 				continue

@@ -31,7 +31,12 @@ type Tenant struct {
 	Users      []*User           `yaml:"users,omitempty" json:"users,omitempty"`
 	Groups     []*Group          `yaml:"groups,omitempty" json:"groups,omitempty"`
 	Attendants []*Attendant      `yaml:"attendants,omitempty" json:"attendants,omitempty"`
-	Numbers    map[string]string `yaml:"numbers,omitempty" json:"numbers,omitempty"` // E.164 -> target ("user:john")
+	Numbers    map[string]string `yaml:"numbers,omitempty" json:"numbers,omitempty"` // E.164 -> target ("user:john"); "" = available
+
+	// Reserved are the numbers held for someone (E.164 -> note), each also
+	// in Numbers with no target. In YAML they are written inside numbers:
+	// "+1…": {status: reserved, note: "…"} (see inventory.go).
+	Reserved map[string]string `yaml:"-" json:"reserved,omitempty"`
 }
 
 // User is a person with a phone: extensions, SIP credentials, aliases and

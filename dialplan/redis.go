@@ -175,6 +175,9 @@ func owns(v *View, e164 string) bool {
 	if v.Tenant.MainNumber == e164 {
 		return true
 	}
+	if _, listed := v.Tenant.Numbers[e164]; listed { // routed or not: owned
+		return true
+	}
 	_, ok := v.Number(e164)
 	return ok
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 //	tokens:<tenant>        hash id -> sha256
 //	session:<sha256>       JSON Session, expiring with it
 //	sessions:<email>       set of session hashes (ended with the admin)
+//	pool                   set of the provider's unallocated numbers
 type RedisAccounts struct {
 	rdb    *redisconn.Client
 	prefix string
@@ -260,4 +262,47 @@ func (r *RedisAccounts) DeleteSession(ctx context.Context, hash string) error {
 	return r.call(ctx, "account_write", func(ctx context.Context) error {
 		return r.rdb.Del(ctx, r.prefix+"session:"+hash).Err()
 	})
+}
+
+// PoolAdd implements Accounts.
+func (r *RedisAccounts) PoolAdd(ctx context.Context, number string) error {
+	return r.call(ctx, "account_write", func(ctx context.Context) error {
+		n, err := r.rdb.SAdd(ctx, r.prefix+"pool", number).Result()
+		if err != nil {
+			return fmt.Errorf("pool add %s: %w", number, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("number %s in the pool: %w", number, ErrExists)
+		}
+		return nil
+	})
+}
+
+// PoolRemove implements Accounts.
+func (r *RedisAccounts) PoolRemove(ctx context.Context, number string) error {
+	return r.call(ctx, "account_write", func(ctx context.Context) error {
+		n, err := r.rdb.SRem(ctx, r.prefix+"pool", number).Result()
+		if err != nil {
+			return fmt.Errorf("pool remove %s: %w", number, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("number %s in the pool: %w", number, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// Pool implements Accounts.
+func (r *RedisAccounts) Pool(ctx context.Context) ([]string, error) {
+	var out []string
+	err := r.call(ctx, "account_read", func(ctx context.Context) error {
+		var err error
+		out, err = r.rdb.SMembers(ctx, r.prefix+"pool").Result()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pool: %w", err)
+	}
+	slices.Sort(out)
+	return out, nil
 }

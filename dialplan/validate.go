@@ -369,6 +369,18 @@ func (c *checker) numbers(x *tenantIndex, t *Tenant, tp, dom string, direct map[
 			continue
 		}
 		target := t.Numbers[n]
+		if target == "" {
+			// In the inventory, routed nowhere (available or reserved).
+			if id, ok := direct[n]; ok {
+				c.conflict(at, fp, "%s is user %s's direct_number, so it must route to user:%s (got no target)", n, id, id)
+			}
+			owned(at, fp, n)
+			continue
+		}
+		if _, held := t.Reserved[n]; held {
+			c.add(at, fp, "a reserved number routes nowhere: drop the target, or drop status: reserved to assign it")
+			continue
+		}
 		if !c.target(x, at, fp, target) {
 			continue
 		}
@@ -376,6 +388,11 @@ func (c *checker) numbers(x *tenantIndex, t *Tenant, tp, dom string, direct map[
 			c.conflict(at, fp, "%s is user %s's direct_number, so it must route to user:%s (got %s)", n, id, id, target)
 		}
 		owned(at, fp, n)
+	}
+	for _, n := range sortedKeys(t.Reserved) {
+		if _, ok := t.Numbers[n]; !ok {
+			c.add(pos{t, "numbers", n}, tp+".reserved["+n+"]", "reserved but not one of the tenant's numbers")
+		}
 	}
 	for i, u := range t.Users {
 		if u != nil && u.DirectNumber != "" && direct[u.DirectNumber] == u.ID {

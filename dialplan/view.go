@@ -139,6 +139,9 @@ func Compile(d *Directory) (*Snapshot, error) {
 		for n := range v.numbers {
 			s.numbers[n] = v
 		}
+		for n := range t.Numbers { // available and reserved ones too: owned, routed nowhere
+			s.numbers[n] = v
+		}
 	}
 	return s, nil
 }
@@ -177,6 +180,9 @@ func compileTenant(t *Tenant) *View {
 		v.attendants[a.ID] = a
 	}
 	for n, s := range t.Numbers {
+		if s == "" {
+			continue // available or reserved: routes nowhere
+		}
 		tg, _ := ParseTarget(s) // valid: Compile validated
 		v.numbers[n] = tg
 	}

@@ -140,4 +140,26 @@ var accountCases = []struct {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}},
+	{"the pool holds each number once", func(t *testing.T, ctx context.Context, s dialplan.Accounts) {
+		for _, n := range []string{"+15550000002", "+15550000001"} {
+			if err := s.PoolAdd(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.PoolAdd(ctx, "+15550000001"); !errors.Is(err, dialplan.ErrExists) {
+			t.Errorf("PoolAdd twice: %v, want ErrExists", err)
+		}
+		if got, err := s.Pool(ctx); err != nil || len(got) != 2 || got[0] != "+15550000001" {
+			t.Errorf("Pool() = %v, %v; want both, sorted", got, err)
+		}
+		if err := s.PoolRemove(ctx, "+15550000001"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PoolRemove(ctx, "+15550000001"); !errors.Is(err, dialplan.ErrNotFound) {
+			t.Errorf("PoolRemove twice: %v, want ErrNotFound", err)
+		}
+		if got, _ := s.Pool(ctx); len(got) != 1 || got[0] != "+15550000002" {
+			t.Errorf("Pool() after remove = %v", got)
+		}
+	}},
 }

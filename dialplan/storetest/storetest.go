@@ -81,6 +81,36 @@ var cases = []struct {
 	name string
 	run  func(t *testing.T, ctx context.Context, s Store)
 }{
+	{"inventory statuses survive writes", func(t *testing.T, ctx context.Context, s Store) {
+		replace(t, ctx, s, FixtureDirectory(t))
+		err := s.UpdateTenant(ctx, "acme.example", func(tn *dialplan.Tenant) error {
+			tn.SetNumber("+14155550107", dialplan.NumberAvailable, "", "")
+			tn.SetNumber("+14155550108", dialplan.NumberReserved, "", "new hire")
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.Export(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acme := d.Tenants[0]
+		if acme.Numbers["+14155550107"] != "" || acme.Reserved["+14155550108"] != "new hire" {
+			t.Errorf("after write: numbers %v, reserved %v", acme.Numbers, acme.Reserved)
+		}
+		for _, n := range []string{"+14155550107", "+14155550108"} {
+			if got := byNumber(t, ctx, s, n); got != "acme.example" {
+				t.Errorf("TenantByNumber(%s) = %s, want acme (owned, routed nowhere)", n, got)
+			}
+		}
+		if err := s.UpdateTenant(ctx, "beta.example", func(tn *dialplan.Tenant) error {
+			tn.SetNumber("+14155550107", dialplan.NumberAvailable, "", "")
+			return nil
+		}); err == nil {
+			t.Error("another tenant took acme's available number")
+		}
+	}},
 	{"empty store finds nothing", func(t *testing.T, ctx context.Context, s Store) {
 		if _, err := s.Tenant(ctx, "acme.example"); !errors.Is(err, dialplan.ErrNotFound) {
 			t.Errorf("Tenant on empty store: error %v, want ErrNotFound", err)
