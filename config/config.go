@@ -59,6 +59,10 @@ type SIPConfig struct {
 	// UDPReadBuffer is the UDP socket receive buffer in bytes (written as a
 	// number or with a KiB/MiB/GiB suffix); 0 = the operating system's default.
 	UDPReadBuffer int `yaml:"udp_read_buffer"`
+	// Keepalive is how often phones registered over UDP get an OPTIONS
+	// that keeps their NAT pinhole open; one that misses two in a row is
+	// unregistered. 0 = off.
+	Keepalive time.Duration `yaml:"keepalive"`
 }
 
 // TLSConfig names the certificate and key for tls:// and wss:// listeners.

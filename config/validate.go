@@ -92,6 +92,9 @@ func (v *validator) sip() {
 	if s.MaxExpires < s.DefaultExpires {
 		v.add("sip.max_expires", "must not be below default_expires (%s), got %s", s.DefaultExpires, s.MaxExpires)
 	}
+	if s.Keepalive != 0 && s.Keepalive < 5*time.Second {
+		v.add("sip.keepalive", "must be 0 (off) or at least 5s, got %s", s.Keepalive)
+	}
 	if s.UDPReadBuffer < 0 {
 		v.add("sip.udp_read_buffer", "must not be negative, got %d", s.UDPReadBuffer)
 	}

@@ -76,6 +76,7 @@ type options struct {
 	Redis          string // store.redis URL; "" = the embedded memory store
 	AdminToken     string // http.admin_token; "" = admin API off
 	Port           int    // SIP port on UDP and TCP; 0 = a free one
+	Keepalive      string // sip.keepalive; "" = off
 	Shutdown       string // shutdown_timeout; default 5s
 	Security       string // YAML of the security: section; "" = defaults
 }
@@ -121,6 +122,9 @@ directory: directory.yaml
 log: {level: info, format: json}
 shutdown_timeout: %[4]s
 `, addr, opt.MinExpires, opt.DefaultExpires, opt.Shutdown)
+	if opt.Keepalive != "" {
+		cfg = strings.Replace(cfg, "  max_expires: 2h\n", "  max_expires: 2h\n  keepalive: "+opt.Keepalive+"\n", 1)
+	}
 	if opt.Redis != "" {
 		cfg += fmt.Sprintf("store:\n  redis: %q\n", opt.Redis)
 	}

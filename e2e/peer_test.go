@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ type peer struct {
 	uas     map[string]*inDialog
 	regCSeq uint32
 	regID   string
+	mute    atomic.Bool // answers no OPTIONS
 }
 
 // answer is how a peer answers an initial INVITE.
@@ -81,6 +83,10 @@ func newPeer(t *testing.T, srv *server, name, ip, transport string) *peer {
 	sv.OnRefer(p.onInDialog)  // transfer_test.go
 	sv.OnNotify(p.onInDialog) // transfer_test.go
 	sv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		p.record(req)
+		if p.mute.Load() { // a device that went away (keepalive_test.go)
+			return
+		}
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
 	var opts []sipgo.ClientOption

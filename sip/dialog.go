@@ -270,6 +270,9 @@ func upstream(res *sip.Response, req *sip.Request) *sip.Response {
 // fork — statelessly along its Via (RFC 3261 §16.7, RFC 6026): ours on top is
 // removed and the next one says where it goes. Anything else is dropped.
 func (s *Server) strayResponse(res *sip.Response) {
+	if s.keepaliveResponse(res) { // answers to our stateless OPTIONS (keepalive.go)
+		return
+	}
 	if s.b2b.response(res) { // B2BUA hook: a retransmitted 2xx of a leg we originated
 		return
 	}

@@ -87,6 +87,9 @@ func (s *Server) register(ctx context.Context, req *sip.Request, tx sip.ServerTr
 		return
 	}
 
+	if len(r.Contacts) > 0 {
+		s.trackKeepalive(req, bindings)
+	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	now := time.Now()
 	for i := range bindings {

@@ -43,7 +43,10 @@ type Config struct {
 	MaxExpires     time.Duration
 	DefaultExpires time.Duration
 	MaxContacts    int // bindings kept per AOR; the oldest is replaced past it
-	UDPReadBuffer  int // bytes; the kernel default (~208 KB) drops packets under load
+	// Keepalive is the interval of the OPTIONS sent to UDP registrations
+	// held here (keepalive.go); 0 = none.
+	Keepalive     time.Duration
+	UDPReadBuffer int // bytes; the kernel default (~208 KB) drops packets under load
 	// Instance overrides the id stored with the bindings this instance
 	// holds, "transport:host:port" where the other instances can reach it
 	// (relay.go); "" = derived from the listeners and Advertise at Listen.
@@ -104,6 +107,7 @@ type Server struct {
 	subs   *subscriptions // SUBSCRIBE dialogs we notify (subscribe.go)
 	blf    *blf           // dialog event package (blf.go)
 	ctl    *callControlMetrics
+	ka     *keepalive // NAT keepalive of UDP registrations (keepalive.go)
 
 	trunkNames []string
 	dialogs    dialogs
@@ -192,6 +196,7 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 	s.ua, s.srv, s.client = ua, srv, client
 	s.subs = newSubscriptions(reg)
 	s.ctl = newCallControlMetrics(reg)
+	s.ka = newKeepalive(cfg.Keepalive, reg)
 	bus, _ := loc.(Bus) // the Redis location store shares call state between instances
 	s.blf = newBLF(s, bus)
 	if s.b2b, err = newB2BUA(s, cfg.Media, reg); err != nil {
@@ -300,6 +305,10 @@ func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	s.log.Info("sip listening", "addrs", s.Addrs(), "instance", s.instance)
 
 	defer s.blf.start(ctx)()
+	kaCtx, kaStop := context.WithCancel(ctx)
+	kaDone := make(chan struct{})
+	go func() { defer close(kaDone); s.runKeepalive(kaCtx) }()
+	defer func() { kaStop(); <-kaDone }()
 
 	var serveErr error
 	sweep := time.NewTicker(time.Minute)

@@ -176,6 +176,7 @@ func sipConfig(cfg config.Config) (sip.Config, error) {
 		MinExpires:     cfg.SIP.MinExpires,
 		MaxExpires:     cfg.SIP.MaxExpires,
 		DefaultExpires: cfg.SIP.DefaultExpires,
+		Keepalive:      cfg.SIP.Keepalive,
 		UDPReadBuffer:  cfg.SIP.UDPReadBuffer,
 		Media: sip.MediaConfig{ // the legs of attendant and screening calls
 			Ports:         cfg.Media.Ports,
