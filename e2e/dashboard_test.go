@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
 )
 
 // The Grafana dashboard and the alert rules in deploy/ must not drift from
@@ -237,13 +239,83 @@ func busyServer(t *testing.T) *server {
 	return srv
 }
 
+// TestDashboardMetricsExported checks the dashboard and the alert rules
+// against one busy instance.
 func TestDashboardMetricsExported(t *testing.T) {
 	t.Parallel()
-	queries := dashboardExprs(t, filepath.Join(repoRoot(), "deploy", "grafana", "switchboard.json"))
+	dashboard := dashboardExprs(t, filepath.Join(repoRoot(), "deploy", "grafana", "switchboard.json"))
+	alerts := alertExprs(t, filepath.Join(repoRoot(), "deploy", "prometheus", "alerts.yaml"))
 	srv := busyServer(t)
 	exported := exportedNames(t, srv.metricsText(t))
-	if missing := missingMetrics(t, queries, exported); len(missing) > 0 {
+	for name := range prometheusOwn {
+		exported[name] = true
+	}
+	if missing := missingMetrics(t, dashboard, exported); len(missing) > 0 {
 		t.Errorf("the dashboard queries metrics switchboard does not export:\n  %s", strings.Join(missing, "\n  "))
+	}
+	if missing := missingMetrics(t, alerts, exported); len(missing) > 0 {
+		t.Errorf("the alert rules query metrics switchboard does not export:\n  %s", strings.Join(missing, "\n  "))
+	}
+}
+
+// prometheusOwn are series Prometheus makes itself for every scrape target.
+var prometheusOwn = map[string]bool{"up": true, "scrape_duration_seconds": true, "scrape_samples_scraped": true}
+
+// alertExprs reads a Prometheus rule file: every rule's expression by
+// alert (or recording) name.
+func alertExprs(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Groups []struct {
+			Name  string `yaml:"name"`
+			Rules []struct {
+				Alert  string `yaml:"alert"`
+				Record string `yaml:"record"`
+				Expr   string `yaml:"expr"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(raw, &f); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out := map[string][]string{}
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			name := "alert " + r.Alert
+			if r.Record != "" {
+				name = "record " + r.Record
+			}
+			out[name] = append(out[name], r.Expr)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no rules", path)
+	}
+	return out
+}
+
+// TestAlertRulesPromtool validates the rule file and runs its unit tests
+// (deploy/prometheus/alerts_test.yaml) with promtool, from the Debian
+// prometheus package.
+func TestAlertRulesPromtool(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("promtool"); err != nil {
+		if requirePeers() {
+			t.Fatal("promtool not installed and SWITCHBOARD_REQUIRE_PEERS=1 (apt-get install -y prometheus)")
+		}
+		t.Skip("promtool not installed (apt-get install -y prometheus)")
+	}
+	dir := filepath.Join(repoRoot(), "deploy", "prometheus")
+	for _, args := range [][]string{{"check", "rules", "alerts.yaml"}, {"test", "rules", "alerts_test.yaml"}} {
+		cmd := exec.Command("promtool", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
 	}
 }
 
