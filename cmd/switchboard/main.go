@@ -68,16 +68,49 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// commit is the VCS revision when the build could not stamp it itself (a
+// container build without .git, or GOFLAGS=-buildvcs=false):
+// go build -ldflags "-X main.commit=$(git rev-parse HEAD)".
+var commit string
+
+// version is the build, for `switchboard version` and the start-up log:
+// module version (v1.2.3 from `go install …@v1.2.3`, "(devel)" from a
+// checkout), the VCS commit and whether the tree was modified (stamped by
+// `go build` in a git checkout), and the Go version.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
+	if ok && commit != "" {
+		bi.Settings = append(bi.Settings, debug.BuildSetting{Key: "vcs.revision", Value: commit})
+	}
 	if !ok {
 		return "(unknown)"
 	}
+	return formatVersion(bi)
+}
+
+func formatVersion(bi *debug.BuildInfo) string {
 	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, modified string
 	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
+		switch s.Key {
+		case "vcs.revision":
+			if rev == "" {
+				rev = s.Value
+			}
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+dirty"
+			}
 		}
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		v += " commit " + rev + modified
 	}
 	return v + " " + bi.GoVersion
 }
