@@ -201,6 +201,11 @@ func busyServer(t *testing.T) *server {
 		t.Fatalf("REGISTER with a wrong password = %d %v, want 401", code, err)
 	}
 	bp.register("7002", bob)
+	guesser := newRawFrom(t, srv, "127.0.0.5") // five wrong passwords: a ban
+	for i := range 5 {
+		wantStatus(t, authRegister(t, guesser, "7003", "7003", fmt.Sprintf("guess%d", i)), 401)
+	}
+	srv.waitMetric(t, `switchboard_security_bans_total{reason="auth_failures"}`, 1, 5*time.Second)
 	cp := newPeer(t, srv, "7003", "127.0.0.1", "UDP")
 	cp.register("7003", carol)
 
