@@ -45,6 +45,9 @@ type call struct {
 	outcome  string            // CDR/metric result
 	ended    routing.Outcome   // how the last step that ended without an answer ended
 	blf      map[string]string // dialog state reported per user key (blf.go)
+
+	hunt     *hunt      // the trunk hunt of an Outbound/Forward step (trunk_hunt.go)
+	stepFail failAnswer // answer for a step that could send nothing; zero = 480
 }
 
 type branch struct {
@@ -60,6 +63,11 @@ type branch struct {
 	cancel    bool          // CANCEL wanted (sent once early)
 	cancelled bool          // CANCEL sent
 	done      bool          // transaction terminated
+
+	trunk    string     // trunk of a hunt attempt; "" for phones
+	authSent bool       // the attempt carried our answer to a challenge
+	cseqBump uint32     // CSeq added to the caller's (one per challenge answered)
+	auth     sip.Header // the credentials it carried, for the ACK of its 2xx
 }
 
 type branchEvent struct {
@@ -106,6 +114,8 @@ func (c *call) run() {
 			c.onEvent(ev)
 		case <-c.timer.C:
 			c.onStepEnd(routing.NoAnswer, nil)
+		case <-c.huntTimerC():
+			c.huntTimeout()
 		case <-cancelled:
 			cancelled = nil
 			callerGone = true
@@ -135,6 +145,7 @@ func (c *call) run() {
 
 // finish records the metrics and, for calls that never connected, the CDR.
 func (c *call) finish(callerGone bool) {
+	c.endHunt()
 	if c.answered == nil {
 		c.blfEnded()
 		c.s.metrics.callsActive.Dec()
@@ -162,6 +173,8 @@ func (c *call) pending() int {
 func (c *call) startStep(i int) {
 	for ; i < len(c.plan.Steps); i++ {
 		c.step, c.stepStart = i, len(c.branches)
+		c.endHunt()
+		c.stepFail = failAnswer{}
 		var timeout time.Duration
 		switch st := c.plan.Steps[i].(type) {
 		case routing.Ring:
@@ -208,6 +221,10 @@ func (c *call) startStep(i int) {
 		}
 		// Nothing could be sent in this step: treat as unavailable.
 		if !c.continueOn(stepContinue(c.plan.Steps[i]), routing.Unavailable) {
+			if f := c.stepFail; f.code != 0 {
+				c.respond(f.code, f.reason, resultFor(f.code))
+				return
+			}
 			c.respond(480, "Temporarily Unavailable", "unavailable")
 			return
 		}
@@ -231,12 +248,13 @@ func stepContinue(st routing.Step) routing.Outcome {
 	return 0
 }
 
-// fork sends the INVITE to one destination and starts reading its responses.
-func (c *call) fork(target, dest, transport, label string, edit func(*sip.Request)) {
+// fork sends the INVITE to one destination and starts reading its
+// responses; nil when it could not be sent.
+func (c *call) fork(target, dest, transport, label string, edit func(*sip.Request)) *branch {
 	uri := sip.Uri{}
 	if err := sip.ParseUri(target, &uri); err != nil {
 		c.s.log.Warn("unusable contact", "contact", target, "error", err)
-		return
+		return nil
 	}
 	if transport == "" {
 		transport = "udp"
@@ -259,11 +277,12 @@ func (c *call) fork(target, dest, transport, label string, edit func(*sip.Reques
 	tx, err := c.s.client.TransactionRequest(c.ctx, r, sipgo.ClientRequestAddVia)
 	if err != nil {
 		c.s.log.Warn("fork failed", "dest", dest, "transport", transport, "error", err)
-		return
+		return nil
 	}
 	b := &branch{req: r, tx: tx, dest: dest, transport: transport, label: label, step: c.step}
 	c.branches = append(c.branches, b)
 	go c.read(b)
+	return b
 }
 
 // read feeds a branch's responses into the call's event loop until its
@@ -318,25 +337,18 @@ func (c *call) applyCallerID(r *sip.Request) {
 	r.AppendHeader(nf)
 }
 
-// outbound sends the call to the PSTN through a trunk with caller-ID override.
+// outbound sends the call to the PSTN through the trunks (trunk_hunt.go)
+// with caller-ID override, in each trunk's number format.
 func (c *call) outbound(st routing.Outbound) {
-	t := c.s.trunk(st.Trunk)
-	if t == nil {
-		return
-	}
 	host, _ := c.s.localAddr("udp")
-	c.fork("sip:"+st.Number+"@"+t.Address, t.Address, "udp", "trunk "+t.Name, func(r *sip.Request) {
-		setIdentity(r, st.CallerID, host)
+	c.startHunt(st.Trunk, st.Number, "trunk", func(r *sip.Request, t Trunk) {
+		setIdentity(r, c.formatID(st.CallerID, t), host)
 	})
 }
 
-// forward sends a diverted call to an external number through a trunk with
-// Diversion (RFC 5806) and History-Info (RFC 7044).
+// forward sends a diverted call to an external number through the trunks
+// with Diversion (RFC 5806) and History-Info (RFC 7044).
 func (c *call) forward(st routing.Forward) {
-	t := c.s.trunk(st.Trunk)
-	if t == nil {
-		return
-	}
 	host, _ := c.s.localAddr("udp")
 	id := st.CallerID
 	cause := map[string]string{"unconditional": "302", "no-answer": "408", "user-busy": "486", "unavailable": "480"}[st.Reason]
@@ -344,13 +356,13 @@ func (c *call) forward(st routing.Forward) {
 		cause = "302"
 	}
 	diverter := "sip:" + st.DivertedBy + "@" + c.view.Tenant.Domain
-	c.fork("sip:"+st.Number+"@"+t.Address, t.Address, "udp", "forward "+t.Name, func(r *sip.Request) {
+	c.startHunt(st.Trunk, st.Number, "forward", func(r *sip.Request, t Trunk) {
 		if id.Number != "" {
-			setIdentity(r, id, host)
+			setIdentity(r, c.formatID(id, t), host)
 		}
 		r.AppendHeader(sip.NewHeader("Diversion", "<"+diverter+">;reason="+st.Reason+";counter=1"))
 		r.AppendHeader(sip.NewHeader("History-Info", "<"+diverter+">;index=1"))
-		r.AppendHeader(sip.NewHeader("History-Info", "<sip:"+st.Number+"@"+t.Address+";cause="+cause+">;index=1.1"))
+		r.AppendHeader(sip.NewHeader("History-Info", "<"+r.Recipient.String()+";cause="+cause+">;index=1.1"))
 	})
 }
 
@@ -377,6 +389,10 @@ func (c *call) onEvent(ev branchEvent) {
 			// Timer B or a transport error: the fork failed like a 408.
 			b.final = sip.NewResponseFromRequest(b.req, 408, "Request Timeout", nil)
 			c.s.log.Debug("fork ended without response", "dest", b.dest, "error", ev.err)
+			if b.trunk != "" {
+				c.huntFinal(b, nil)
+				return
+			}
 			c.checkStep()
 		}
 		return
@@ -388,6 +404,7 @@ func (c *call) onEvent(ev branchEvent) {
 		if b.cancel && !b.cancelled {
 			c.sendCancel(b, "")
 		}
+		c.huntProvisional(b)
 		if res.StatusCode == 100 || c.final || b.cancel {
 			return
 		}
@@ -420,6 +437,10 @@ func (c *call) onEvent(ev branchEvent) {
 		if c.final || b.cancel {
 			return
 		}
+		if b.trunk != "" {
+			c.huntFinal(b, res)
+			return
+		}
 		if res.StatusCode >= 600 {
 			c.cancelAll("")
 			c.onStepEnd(outcomeFor(res.StatusCode), res)
@@ -431,7 +452,7 @@ func (c *call) onEvent(ev branchEvent) {
 
 // checkStep ends the current step when all its branches have a final answer.
 func (c *call) checkStep() {
-	if c.final {
+	if c.final || c.huntActive() {
 		return
 	}
 	for _, b := range c.branches[c.stepStart:] {
@@ -624,7 +645,7 @@ func (c *call) observeSetup() {
 
 func (c *call) cdrFields(result string, talk time.Duration) []any {
 	callee := c.req.Recipient.User
-	return []any{
+	return c.trunkCDR([]any{
 		"call_id", c.req.CallID().Value(),
 		"tenant", c.view.Tenant.Domain,
 		"caller", callerLabel(c.caller.Caller),
@@ -633,7 +654,7 @@ func (c *call) cdrFields(result string, talk time.Duration) []any {
 		"result", result,
 		"setup", time.Since(c.start).Round(time.Millisecond).String(),
 		"talk", talk.Round(time.Second).String(),
-	}
+	})
 }
 
 func callerLabel(c routing.Caller) string {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -31,6 +32,15 @@ type dialog struct {
 	kind      string
 	blf       []dialogEvent // confirmed states to end at BYE (blf.go)
 	carrier   *carrierCall  // set when the caller is a trunk (carriertransfer.go)
+
+	// A call through a trunk (trunk_dialog.go): the trunk, whether the
+	// dialog holds one of its max_calls slots, the CSeq offset of requests
+	// from the caller (one per challenge the carrier made), and the
+	// credentials of the INVITE, repeated in the ACK of its 2xx.
+	trunk     string
+	trunkSlot bool
+	cseqBump  atomic.Uint32
+	ackAuth   sip.Header
 }
 
 // dialogs tracks confirmed calls for in-dialog routing, active-call metrics
@@ -50,10 +60,11 @@ func (d *dialogs) add(c *call, b *branch, res *sip.Response, blf []dialogEvent) 
 		callee:    flow{addr: b.dest, transport: strings.ToLower(b.transport)},
 		answered:  time.Now(),
 		kind:      c.plan.Kind,
-		cdr:       c.cdrFields("answered", 0),
 		blf:       blf,
 		carrier:   newCarrierCall(c, b, res),
 	}
+	c.huntAnswered(b, dl)
+	dl.cdr = c.cdrFields("answered", 0)
 	d.mu.Lock()
 	if d.m == nil {
 		d.m = make(map[string]*dialog)
@@ -139,6 +150,11 @@ func (s *Server) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	s.popOwnRoutes(fwd)
 	fwd.SetTransport(strings.ToUpper(transport))
 	fwd.SetDestination(dest)
+	tl := s.toTrunk(req)
+	if tl != nil {
+		fwd.CSeq().SeqNo += tl.cseqBump.Load()
+	}
+	pristine := fwd.Clone() // before our Via: the base of a re-sent request with credentials
 	// Bounded by Timer B/F (32 s) plus margin; independent of the caller's
 	// transaction so a retransmission race cannot cut it short.
 	ctxTx, cancelTx := context.WithTimeout(context.Background(), 40*time.Second)
@@ -149,13 +165,24 @@ func (s *Server) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(tx, req, 503, "Service Unavailable")
 		return
 	}
-	defer clTx.Terminate()
+	defer func() { clTx.Terminate() }()
+	challenged := false
 	if req.Method == sip.BYE {
 		s.endDialog(req.CallID().Value(), "bye")
 	}
 	for {
 		select {
 		case res := <-clTx.Responses():
+			if (res.StatusCode == 401 || res.StatusCode == 407) && tl != nil && !challenged {
+				// The carrier challenges a request inside the call: answer
+				// once with the trunk's credentials (trunk_dialog.go).
+				challenged = true
+				if retry := s.trunkReauth(ctxTx, pristine, res, tl); retry != nil {
+					clTx.Terminate()
+					clTx = retry
+					continue
+				}
+			}
 			s.send(tx, req, upstream(res, req))
 			if res.StatusCode >= 200 {
 				return
@@ -183,6 +210,12 @@ func (s *Server) ack(req *sip.Request) {
 	s.popOwnRoutes(fwd)
 	fwd.SetTransport(strings.ToUpper(transport))
 	fwd.SetDestination(dest)
+	if tl := s.toTrunk(req); tl != nil {
+		fwd.CSeq().SeqNo += tl.cseqBump.Load()
+		if tl.ackAuth != nil {
+			fwd.AppendHeader(sip.HeaderClone(tl.ackAuth))
+		}
+	}
 	if err := s.client.WriteRequest(fwd, sipgo.ClientRequestAddVia); err != nil {
 		s.log.Debug("ack forward failed", "dest", dest, "error", err)
 	}
@@ -238,6 +271,7 @@ func (s *Server) endDialog(callID, reason string) {
 	if dl == nil {
 		return
 	}
+	s.dialogGone(dl)
 	s.metrics.callsActive.Dec()
 	s.blfHangup(dl.blf)
 	talk := time.Since(dl.answered).Round(time.Second)
@@ -260,6 +294,11 @@ func (s *Server) cdr(fields ...any) {
 func upstream(res *sip.Response, req *sip.Request) *sip.Response {
 	out := res.Clone()
 	out.RemoveHeader("Via")
+	if cs, rcs := out.CSeq(), req.CSeq(); cs != nil && rcs != nil {
+		// A response carries its request's CSeq; towards a carrier that
+		// challenged, ours ran ahead of the caller's (trunk_dialog.go).
+		cs.SeqNo = rcs.SeqNo
+	}
 	out.SetDestination(req.Source())
 	out.SetTransport(req.Transport())
 	return out

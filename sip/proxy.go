@@ -16,14 +16,6 @@ import (
 	"github.com/switchboard/switchboard/routing"
 )
 
-// Trunk is a carrier connection: where outbound calls go and which sources
-// may send calls to tenant numbers without a challenge.
-type Trunk struct {
-	Name        string
-	Address     string // host:port
-	InboundFrom []netip.Prefix
-}
-
 // invite handles an INVITE: re-INVITEs follow the dialog, initial INVITEs are
 // classified (trunk, user, or refused), routed and executed. The handler runs
 // until the caller's transaction has its final response, as sipgo requires.
@@ -61,7 +53,7 @@ func (s *Server) invite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	plan := routing.Decide(call, view, routing.Options{
-		Trunks:   s.trunkNames,
+		Trunks:   s.trunks.huntOrder(view.Tenant.Trunks),
 		Contacts: func(aor string) []location.Binding { return s.contacts(ctx, aor) },
 	})
 	cancel()
@@ -89,9 +81,10 @@ func (s *Server) contacts(ctx context.Context, aor string) []location.Binding {
 // answered the request when ok is false.
 func (s *Server) classify(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) (routing.Call, *dialplan.View, bool) {
 	call := routing.Call{Dialled: req.Recipient.User, Diverted: diversions(req)}
-	if trunk := s.trunkFor(req.Source()); trunk != nil {
+	if trunk, ok := s.trunkFor(req.Source()); ok {
 		call.Caller = routing.Caller{Trunk: trunk.Name, Number: req.From().Address.User, Name: req.From().DisplayName}
-		view, err := s.tenantByDialled(ctx, req.Recipient.User)
+		call.Dialled = didOf(req, trunk.DIDFrom)
+		view, err := s.tenantByDialled(ctx, call.Dialled)
 		if errors.Is(err, dialplan.ErrNotFound) {
 			s.reply(tx, req, 404, "Not Found")
 			return call, nil, false
@@ -167,34 +160,32 @@ func firstOr(xs []string, def string) string {
 	return def
 }
 
-// trunkFor returns the trunk whose inbound_from holds the source address.
-func (s *Server) trunkFor(source string) *Trunk {
+// trunkFor returns the trunk a request comes from: the one whose
+// inbound_from holds the source address, else the one whose live
+// registration this carrier address accepted.
+func (s *Server) trunkFor(source string) (Trunk, bool) {
 	host, _, err := net.SplitHostPort(source)
 	if err != nil {
-		return nil
+		return Trunk{}, false
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
-		return nil
+		return Trunk{}, false
 	}
 	ip = ip.Unmap()
 	for i := range s.cfg.Trunks {
 		for _, p := range s.cfg.Trunks[i].InboundFrom {
 			if p.Contains(ip) {
-				return &s.cfg.Trunks[i]
+				return s.cfg.Trunks[i], true
 			}
 		}
 	}
-	return nil
+	return s.trunks.byFlow(source, time.Now())
 }
 
-func (s *Server) trunk(name string) *Trunk {
-	for i := range s.cfg.Trunks {
-		if s.cfg.Trunks[i].Name == name {
-			return &s.cfg.Trunks[i]
-		}
-	}
-	return nil
+// trunk returns a configured trunk by name.
+func (s *Server) trunk(name string) (Trunk, bool) {
+	return s.trunks.get(name)
 }
 
 // isLoop reports a request that already passed through this server: one of

@@ -28,7 +28,7 @@ import (
 // step, else 480 with a Reason header).
 func (c *call) screen(st routing.Forward) bool {
 	b := c.s.b2b
-	if _, originated := c.tx.(*virtualTx); originated || c.s.trunk(st.Trunk) == nil || c.s.cfg.Apps == nil {
+	if _, originated := c.tx.(*virtualTx); originated || !c.hasTrunk(st.Trunk) || c.s.cfg.Apps == nil {
 		// A screened forward reached from an attendant's transfer would need
 		// the attendant to take over the forwarded leg: not done yet.
 		c.s.log.Warn("screened forward skipped", "tenant", c.view.Tenant.Domain, "originated", originated)

@@ -53,6 +53,9 @@ type Config struct {
 	Instance  string
 	UserAgent string
 	Trunks    []Trunk
+	// Resolver resolves trunk addresses (RFC 3263); nil = a resolver using
+	// /etc/resolv.conf.
+	Resolver Resolver
 	// MaxCallAge drops a confirmed call whose BYE never came (default 12h).
 	MaxCallAge time.Duration
 	// Guard drops banned, flooding and scanning sources before parsing
@@ -109,7 +112,10 @@ type Server struct {
 	ctl    *callControlMetrics
 	ka     *keepalive // NAT keepalive of UDP registrations (keepalive.go)
 
-	trunkNames []string
+	trunkNames []string // shared trunks in config order (attendant transfers)
+	trunks     *trunks
+	resolver   Resolver
+	keepers    sync.WaitGroup // trunk registrations and probes (trunk_keep.go)
 	dialogs    dialogs
 	ownAddrs   map[string]bool // host:port of every listener
 	bound      []boundAddr
@@ -165,7 +171,14 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 		ownAddrs: map[string]bool{},
 	}
 	for _, t := range cfg.Trunks {
-		s.trunkNames = append(s.trunkNames, t.Name)
+		if !t.Private {
+			s.trunkNames = append(s.trunkNames, t.Name)
+		}
+	}
+	s.trunks = newTrunks(cfg.Trunks, newTrunkMetrics(reg))
+	s.resolver = cfg.Resolver
+	if s.resolver == nil {
+		s.resolver = defaultResolver(log)
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(s.readFilter)),
@@ -326,6 +339,7 @@ loop:
 		case <-sweep.C:
 			s.subs.expire(time.Now())
 			for _, dl := range s.dialogs.expire(s.cfg.MaxCallAge) {
+				s.dialogGone(dl)
 				s.metrics.callsActive.Dec()
 				s.blfHangup(dl.blf)
 				s.log.Warn("call dropped from the table: no BYE within max call age", "call_id", dl.callID)

@@ -89,6 +89,15 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}
 	guard := newGuard(cfg, st, reg, log)
 	sipCfg.Guard = guard
+	if len(cfg.Trunks) > 0 {
+		res, err := newResolver(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "switchboard: %v\n", err)
+			return 1
+		}
+		defer res.Close()
+		sipCfg.Resolver = res
+	}
 	sipSrv, err := sip.New(sipCfg, store, loc, reg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
@@ -190,8 +199,8 @@ func sipConfig(cfg config.Config) (sip.Config, error) {
 	for _, l := range ls {
 		sc.Listen = append(sc.Listen, sip.Listener{Network: l.Network, Addr: l.Addr})
 	}
-	for _, t := range cfg.Trunks {
-		sc.Trunks = append(sc.Trunks, sip.Trunk{Name: t.Name, Address: t.Address, InboundFrom: t.Prefixes()})
+	if sc.Trunks, err = sipTrunks(cfg); err != nil {
+		return sip.Config{}, err
 	}
 	for _, a := range cfg.SIP.AuthAlgorithms {
 		sc.AuthAlgorithms = append(sc.AuthAlgorithms, auth.Algorithm(a))
