@@ -316,6 +316,9 @@ func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	}
 	s.ready.Store(true)
 	s.log.Info("sip listening", "addrs", s.Addrs(), "instance", s.instance)
+	keepCtx, stopKeepers := context.WithCancel(context.Background())
+	defer stopKeepers()
+	s.startKeepers(keepCtx) // trunk registrations and probes (trunk_keep.go)
 
 	defer s.blf.start(ctx)()
 	kaCtx, kaStop := context.WithCancel(ctx)
@@ -346,6 +349,10 @@ loop:
 			}
 		}
 	}
+	// Trunk registrations are removed first, so carriers stop sending new
+	// calls while the live ones drain.
+	stopKeepers()
+	s.waitKeepers(3 * time.Second)
 	s.shutdown(drain)
 	return serveErr
 }
