@@ -126,7 +126,7 @@ type Call struct {
 func (c *Call) Plan(ctx context.Context, t dialplan.Target) routing.Plan {
 	s := c.b.s
 	plan := routing.DecideTarget(t, c.Caller, c.View, routing.Options{
-		Trunks: s.trunkNames,
+		Trunks: s.trunks.huntOrder(c.View.Tenant.Trunks),
 		Contacts: func(aor string) []location.Binding {
 			lctx, cancel := context.WithTimeout(ctx, requestTimeout)
 			defer cancel()

@@ -112,7 +112,6 @@ type Server struct {
 	ctl    *callControlMetrics
 	ka     *keepalive // NAT keepalive of UDP registrations (keepalive.go)
 
-	trunkNames []string // shared trunks in config order (attendant transfers)
 	trunks     *trunks
 	resolver   Resolver
 	keepers    sync.WaitGroup // trunk registrations and probes (trunk_keep.go)
@@ -169,11 +168,6 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 		metrics:  newMetrics(reg, counts),
 		ownHosts: map[string]bool{"localhost": true},
 		ownAddrs: map[string]bool{},
-	}
-	for _, t := range cfg.Trunks {
-		if !t.Private {
-			s.trunkNames = append(s.trunkNames, t.Name)
-		}
 	}
 	s.trunks = newTrunks(cfg.Trunks, newTrunkMetrics(reg))
 	s.resolver = cfg.Resolver
