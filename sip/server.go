@@ -112,13 +112,13 @@ type Server struct {
 	ctl    *callControlMetrics
 	ka     *keepalive // NAT keepalive of UDP registrations (keepalive.go)
 
-	trunks     *trunks
-	resolver   Resolver
-	keepers    sync.WaitGroup // trunk registrations and probes (trunk_keep.go)
-	dialogs    dialogs
-	ownAddrs   map[string]bool // host:port of every listener
-	bound      []boundAddr
-	instance   string // this instance's id, set by Listen (relay.go)
+	trunks   *trunks
+	resolver Resolver
+	keepers  sync.WaitGroup // trunk registrations and probes (trunk_keep.go)
+	dialogs  dialogs
+	ownAddrs map[string]bool // host:port of every listener
+	bound    []boundAddr
+	instance string // this instance's id, set by Listen (relay.go)
 
 	mu        sync.Mutex
 	udp       []net.PacketConn

@@ -331,7 +331,6 @@ func (c *call) formatID(id routing.CallerID, t Trunk) routing.CallerID {
 	return id
 }
 
-
 // huntActive reports whether the current step is a running hunt, whose
 // branches are judged by the hunt rather than by checkStep.
 func (c *call) huntActive() bool {
