@@ -75,6 +75,7 @@ type APIConfig struct {
 	Accounts dialplan.Accounts
 	// LoginLimit bounds failed sign-ins; zero fields take the defaults.
 	LoginLimit LoginLimit
+	Trunks     Trunks // GET /trunks (provider only); nil = an empty list
 	Log        *slog.Logger
 	// Bans lists and lifts the SIP edge's bans; nil = none listed.
 	Bans Bans
@@ -87,6 +88,7 @@ type API struct {
 	dir      Directory
 	regs     Registrations
 	calls    Calls
+	trunks   Trunks
 	unbinder Unbinder
 	accounts dialplan.Accounts
 	logins   *loginLimiter
@@ -126,6 +128,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		dir:      cfg.Directory,
 		regs:     cfg.Registrations,
 		calls:    cfg.Calls,
+		trunks:   cfg.Trunks,
 		unbinder: cfg.Unbinder,
 		accounts: cfg.Accounts,
 		logins:   newLoginLimiter(cfg.LoginLimit, time.Now),
@@ -165,6 +168,7 @@ func (a *API) routesTable() {
 	a.handleScoped("GET", "/calls", ScopeAny, a.listCalls)
 	a.handle("GET", "/bans", a.listBans) // bans.go, provider only
 	a.handle("DELETE", "/bans/{source}", a.liftBans)
+	a.handle("GET", "/trunks", a.listTrunks) // provider only: carriers are the provider's
 }
 
 // handle registers an endpoint with the scope its path implies: tenant-
