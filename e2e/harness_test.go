@@ -79,6 +79,7 @@ type options struct {
 	Keepalive      string // sip.keepalive; "" = off
 	Shutdown       string // shutdown_timeout; default 5s
 	Security       string // YAML of the security: section; "" = defaults
+	Extra          string // YAML appended to the config (trunks:, dns: of the trunk tests)
 }
 
 // server is one running switchboard process.
@@ -145,6 +146,7 @@ shutdown_timeout: %[4]s
 	if opt.Security != "" {
 		cfg += "security:\n" + opt.Security
 	}
+	cfg += opt.Extra
 	if opt.Directory == "" {
 		opt.Directory = directoryYAML
 	}
