@@ -148,7 +148,7 @@ func (s *Server) carrierTransfer(dl *dialog, req *sip.Request, tx sip.ServerTran
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
 	plan := routing.Decide(rc, cc.view, routing.Options{
-		Trunks:   s.trunkNames,
+		Trunks:   s.trunks.huntOrder(cc.view.Tenant.Trunks),
 		Contacts: func(aor string) []location.Binding { return s.contacts(ctx, aor) },
 	})
 	if code := s.transferAllowed(ctx, cc.view, rc, plan); code != 0 {

@@ -185,7 +185,7 @@ func (s *Server) registerAt(ctx context.Context, reg *trunkRegistration, tg reso
 				return "", 0, err
 			}
 		case res.StatusCode == 423:
-			min, err := strconv.Atoi(strings.TrimSpace(header(res, "Min-Expires")))
+			min, err := strconv.Atoi(strings.TrimSpace(headerValue(res, "Min-Expires")))
 			if err != nil || min <= askExpires {
 				return "", 0, fmt.Errorf("%w: 423 without a usable Min-Expires", errRegistrationRefused)
 			}
@@ -211,7 +211,7 @@ func grantedExpiry(res *sip.Response, ours sip.Uri, asked time.Duration) time.Du
 			}
 		}
 	}
-	if n, err := strconv.Atoi(strings.TrimSpace(header(res, "Expires"))); err == nil && n > 0 {
+	if n, err := strconv.Atoi(strings.TrimSpace(headerValue(res, "Expires"))); err == nil && n > 0 {
 		return time.Duration(n) * time.Second
 	}
 	return asked
