@@ -30,18 +30,19 @@ var errDropped = errors.New("source dropped by the security guard")
 // an address conversion and a map lookup. A dropped datagram is discarded
 // silently; a dropped stream chunk closes the connection (an error from a
 // UDP read filter would stop the listener, so UDP never returns one).
+// Datagrams that pass and that switchboard answers without a transaction
+// (REGISTER, OPTIONS) are taken by the stateless fast path (stateless.go).
 func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
-	g := s.cfg.Guard
-	if g == nil {
-		return data, nil
+	if g := s.cfg.Guard; g != nil && g.Inbound(addrIP(info.RemoteAddr), data) != security.Pass {
+		if info.Transport == "udp" || info.Transport == "UDP" {
+			return nil, nil
+		}
+		return nil, errDropped
 	}
-	if g.Inbound(addrIP(info.RemoteAddr), data) == security.Pass {
-		return data, nil
-	}
-	if info.Transport == "udp" || info.Transport == "UDP" {
+	if s.stateless(info, data) {
 		return nil, nil
 	}
-	return nil, errDropped
+	return data, nil
 }
 
 // addrIP returns the IP of a socket address without allocating for the

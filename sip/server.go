@@ -122,6 +122,9 @@ type Server struct {
 
 	mu        sync.Mutex
 	udp       []net.PacketConn
+	parser    *sip.Parser    // the stateless fast path's (stateless.go)
+	fast      []*udpListener // the UDP sockets as the fast path sees them
+	fastOnce  sync.Once
 	tcp       []net.Listener
 	ownHosts  map[string]bool
 	anyIPOwn  bool // listening on an unspecified address: every IP literal may be ours
@@ -168,6 +171,7 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 		metrics:  newMetrics(reg, counts),
 		ownHosts: map[string]bool{"localhost": true},
 		ownAddrs: map[string]bool{},
+		parser:   sip.NewParser(),
 	}
 	s.trunks = newTrunks(cfg.Trunks, newTrunkMetrics(reg))
 	s.resolver = cfg.Resolver

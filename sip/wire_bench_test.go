@@ -22,23 +22,12 @@ func BenchmarkRegisterWire(b *testing.B) {
 	if testing.Short() {
 		b.Skip("opens sockets; skipped under -short")
 	}
-	s, _, _ := newTestServer(b)
-	s.cfg.Listen = []Listener{{Network: "udp", Addr: "127.0.0.1:0"}}
-	s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := s.Listen(); err != nil {
-		b.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() { s.Serve(ctx, time.Second); close(served) }()
-	b.Cleanup(func() { stop(); <-served })
-
+	_, server := udpServer(b)
 	phone, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer phone.Close()
-	server := s.udp[0].LocalAddr()
 	local := phone.LocalAddr().String()
 	buf := make([]byte, 65535)
 	roundTrip := func(msg []byte) string {
@@ -89,6 +78,23 @@ func BenchmarkRegisterWire(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(n), "cpu-µs/op")
+}
+
+// udpServer starts a test server (the demo directory) on a loopback UDP
+// port, stopped when the test ends.
+func udpServer(tb testing.TB) (*Server, net.Addr) {
+	tb.Helper()
+	s, _, _ := newTestServer(tb)
+	s.cfg.Listen = []Listener{{Network: "udp", Addr: "127.0.0.1:0"}}
+	s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := s.Listen(); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() { s.Serve(ctx, time.Second); close(served) }()
+	tb.Cleanup(func() { stop(); <-served })
+	return s, s.udp[0].LocalAddr()
 }
 
 // headerLine returns the value of the first header called name in a raw

@@ -1,0 +1,108 @@
+package sip
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// TestStatelessFastPath: REGISTER and OPTIONS over UDP are answered by the
+// fast path, from bytes to bytes. It alone knows the listener a datagram
+// came in on (sipgo's read loop does not say), so the binding records it:
+// through sipgo, LocalAddr came from the request-URI ("acme.example:5060").
+func TestStatelessFastPath(t *testing.T) {
+	s, server := udpServer(t)
+	phone, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+	port := phone.LocalAddr().(*net.UDPAddr).Port
+	buf := make([]byte, 65535)
+	exchange := func(msg []byte) string {
+		t.Helper()
+		if _, err := phone.WriteTo(msg, server); err != nil {
+			t.Fatal(err)
+		}
+		_ = phone.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := phone.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		return string(buf[:n])
+	}
+	via := fmt.Sprintf("127.0.0.2:%d", port)
+	reg := bytes.ReplaceAll(registerBytes(1, "fp1", ""), []byte("192.0.2.10:5060;branch=z9hG4bKfp1;rport"), []byte(via+";branch=z9hG4bKfp1"))
+	res := exchange(reg)
+	if !strings.HasPrefix(res, "SIP/2.0 401") || headerLine(res, "WWW-Authenticate") == "" {
+		t.Fatalf("REGISTER answered %q, want a 401 challenge", res)
+	}
+	chal, err := parseChallengeHeader(headerLine(res, "WWW-Authenticate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg = bytes.ReplaceAll(registerBytes(2, "fp1b", credentials(t, chal, "alice7001", 1)),
+		[]byte("192.0.2.10:5060;branch=z9hG4bKfp1b;rport"), []byte(via+";branch=z9hG4bKfp1b"))
+	if res := exchange(reg); !strings.HasPrefix(res, "SIP/2.0 200") {
+		t.Fatalf("authenticated REGISTER answered %q, want 200", res)
+	}
+	bs, err := s.loc.Lookup(context.Background(), "alice@acme.example")
+	if err != nil || len(bs) != 1 || bs[0].LocalAddr != server.String() || bs[0].Transport != "udp" {
+		t.Errorf("binding = %+v, %v; want one over udp with LocalAddr %s", bs, err, server)
+	}
+	// Requests to the phone must later leave from the listener (NAT): its
+	// source is mapped to the listener's connection, as sipgo's read loop does.
+	c, err := s.ua.TransportLayer().GetConnection("udp", phone.LocalAddr().String())
+	if err != nil || c == nil || c.LocalAddr().String() != server.String() {
+		t.Errorf("connection for the phone = %v, %v; want the listener %s", c, err, server)
+	}
+
+	opts := "OPTIONS sip:acme.example SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + via + ";branch=z9hG4bKfp2\r\n" +
+		"Max-Forwards: 70\r\nFrom: <sip:7001@acme.example>;tag=1\r\nTo: <sip:acme.example>\r\n" +
+		"Call-ID: fp2@phone\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+	if res := exchange([]byte(opts)); !strings.HasPrefix(res, "SIP/2.0 200") || !strings.Contains(headerLine(res, "Allow"), "REGISTER") {
+		t.Errorf("OPTIONS answered %q, want 200 with Allow", res)
+	}
+
+	// What does not parse is left to sipgo, which drops it; the server goes on.
+	if _, err := phone.WriteTo([]byte("REGISTER \x00\x01 garbage\r\n\r\n"), server); err != nil {
+		t.Fatal(err)
+	}
+	if res := exchange([]byte(strings.Replace(opts, "fp2", "fp3", 2))); !strings.HasPrefix(res, "SIP/2.0 200") {
+		t.Errorf("OPTIONS after garbage answered %q", res)
+	}
+}
+
+func TestResponseAddr(t *testing.T) {
+	for _, tt := range []struct{ via, want string }{
+		{"SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKa;rport", "127.0.0.1:40000"}, // rport: the source port
+		{"SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKa", "127.0.0.1:5070"},        // received IP, sent-by port
+		{"SIP/2.0/UDP phone.example;branch=z9hG4bKa", "127.0.0.1:5060"},         // default port
+	} {
+		raw := "SIP/2.0 200 OK\r\nVia: " + tt.via + "\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\n" +
+			"Call-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+		res := parseResponse(t, raw)
+		if got := responseAddr(res, mustAddrPort("127.0.0.1:40000")).String(); got != tt.want {
+			t.Errorf("responseAddr(Via %s) = %s, want %s", tt.via, got, tt.want)
+		}
+	}
+}
+
+func parseResponse(tb testing.TB, raw string) *sip.Response {
+	tb.Helper()
+	msg, err := sip.ParseMessage([]byte(raw))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return msg.(*sip.Response)
+}
+
+func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
