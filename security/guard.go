@@ -166,6 +166,10 @@ func (g *Guard) UserBanned(src netip.Addr, user string) bool {
 	return g.bans.banned(pairKey{ip: src.Unmap(), user: user}, g.now())
 }
 
+// UserBans reports whether any (source IP, username) ban is in force, so
+// callers can skip preparing UserBanned calls.
+func (g *Guard) UserBans() bool { return g.bans.pairBans.Load() > 0 }
+
 // AuthFailed counts a wrong digest (wrong password or unknown username) from
 // src and bans the pair or the IP when a threshold is reached. It may wait
 // for the Shared store, within ctx.

@@ -172,8 +172,11 @@ func TestScanner(t *testing.T) {
 	}{
 		{"OPTIONS sip:100@1.2.3.4 SIP/2.0\r\nUser-Agent: friendly-scanner\r\n\r\n", DropScanner},
 		{"OPTIONS sip:100@1.2.3.4 SIP/2.0\r\nuser-agent :  SIPVicious 0.3\r\n\r\n", DropScanner},
+		{"OPTIONS sip:100@1.2.3.4 SIP/2.0\r\nUser-Agent-X: foo\r\nUser-Agent: pplsip\r\n\r\n", DropScanner},
+		{"OPTIONS sip:100@1.2.3.4 SIP/2.0\r\nX-User-Agent: pplsip\r\n\r\n", Pass},
 		{"INVITE sip:1@x SIP/2.0\nVia: x\nUser-Agent: sipcli/v1.8\n\n", DropScanner},
 		{"INVITE sip:1@x SIP/2.0\r\nUser-Agent: baresip\r\n\r\nfriendly-scanner in the body", Pass},
+		{"INVITE sip:1@x SIP/2.0\r\nUser-Agent: baresip\r\nuser-agent: sipcli\r\n\r\n", Pass}, // the first one counts
 		{"INVITE sip:1@x SIP/2.0\r\nSubject: friendly-scanner\r\n\r\n", Pass},
 		{"INVITE sip:1@x SIP/2.0\r\n", Pass},
 		{"", Pass},

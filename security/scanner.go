@@ -3,28 +3,40 @@ package security
 import "bytes"
 
 // userAgent returns the value of the first User-Agent header in the raw
-// message head, or nil. It looks only at line starts up to the blank line
-// that ends the headers, so a body mentioning a scanner changes nothing.
-// User-Agent has no compact form (RFC 3261 §20.41).
+// message, or nil. It looks for the name at a line start, spelt canonically
+// or in lower case (what scanners and phones send), with vectorised searches
+// keyed on the rare first letter rather than a walk over every line: this
+// runs on every datagram. A body line that looks like a User-Agent header
+// counts too; a message is only dropped for it. User-Agent has no compact
+// form (RFC 3261 §20.41).
 func userAgent(data []byte) []byte {
-	const name = "user-agent"
-	for len(data) > 0 {
-		nl := bytes.IndexByte(data, '\n')
-		line := data
-		if nl >= 0 {
-			line, data = data[:nl], data[nl+1:]
-		} else {
-			data = nil
+	v := headerAt(data, "User-Agent")
+	if v == nil {
+		v = headerAt(data, "user-agent")
+	}
+	return v
+}
+
+// headerAt returns the value of the first line starting with name and a
+// colon (after optional blanks), or nil.
+func headerAt(data []byte, name string) []byte {
+	for off := 0; off < len(data); {
+		i := bytes.Index(data[off:], []byte(name))
+		if i < 0 {
+			return nil
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(line) == 0 {
-			return nil // end of headers
+		i += off
+		off = i + len(name)
+		if i == 0 || data[i-1] != '\n' {
+			continue
 		}
-		if len(line) > len(name) && (line[0] == 'U' || line[0] == 'u') && bytes.EqualFold(line[:len(name)], []byte(name)) {
-			rest := bytes.TrimLeft(line[len(name):], " \t")
-			if len(rest) > 0 && rest[0] == ':' {
-				return bytes.TrimSpace(rest[1:])
-			}
+		rest := data[off:]
+		if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
+			rest = rest[:nl]
+		}
+		rest = bytes.TrimLeft(rest, " \t")
+		if len(rest) > 0 && rest[0] == ':' {
+			return bytes.TrimSpace(rest[1:])
 		}
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 type Guard interface {
 	Inbound(src netip.Addr, data []byte) security.Verdict
 	UserBanned(src netip.Addr, user string) bool
+	UserBans() bool // whether any (source, username) ban is in force
 	AuthFailed(ctx context.Context, src netip.Addr, user string)
 }
 
@@ -74,23 +75,18 @@ func sourceIP(req *sip.Request) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// bannedCredentials reports whether one of the Authorization values names a
-// username banned from the request's source: such a request is refused 403
-// without its digest being checked, even when it is right. The username is
-// taken as written, not resolved to a user: resolving would let a scanner
-// learn that two names are one account from a shared ban.
-func (s *Server) bannedCredentials(req *sip.Request, hdrs []sip.Header) bool {
+// bannedUser returns the hook Verify asks, right after parsing the
+// credentials, whether their username is banned from the request's source:
+// such a request is refused 403 without its digest being checked, even when
+// it is right. The username is taken as written, not resolved to a user:
+// resolving would let a scanner learn from a shared ban that two names are
+// one account. nil without a guard.
+func (s *Server) bannedUser(req *sip.Request) func(string) bool {
 	g := s.cfg.Guard
-	if g == nil || len(hdrs) == 0 {
-		return false
+	if g == nil || !g.UserBans() {
+		return nil // the common case costs no closure
 	}
-	src := sourceIP(req)
-	for _, h := range hdrs {
-		if u := auth.Username(h.Value()); u != "" && g.UserBanned(src, u) {
-			return true
-		}
-	}
-	return false
+	return func(u string) bool { return g.UserBanned(sourceIP(req), u) }
 }
 
 // countAuthFailure reports a wrong digest to the guard. Only wrong passwords

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/sip/auth"
 )
 
 // register handles REGISTER per RFC 3261 §10.3.
@@ -285,14 +286,17 @@ func (s *Server) realm(v *dialplan.View) string {
 func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, view *dialplan.View, ah authHeaders) (*dialplan.User, bool) {
 	realm := s.realm(view)
 	hdrs := headerList(req, ah.request)
-	if s.bannedCredentials(req, hdrs) { // edge.go
-		s.log.Debug("request from a banned (source, username) refused", "method", req.Method, "source", req.Source())
-		s.reply(tx, req, 403, "Forbidden")
-		return nil, false
-	}
 	stale := false
 	for _, h := range hdrs {
-		username, err := s.auth.Verify(s.authRequest(req, realm, view.Tenant.Domain, h.Value()), view.Credential)
+		ar := s.authRequest(req, realm, view.Tenant.Domain, h.Value())
+		ar.Banned = s.bannedUser(req) // edge.go
+		username, err := s.auth.Verify(ar, view.Credential)
+		if errors.Is(err, auth.ErrBanned) {
+			s.metrics.authFailures.WithLabelValues(authReason(err)).Inc()
+			s.log.Debug("request from a banned (source, username) refused", "method", req.Method, "source", req.Source())
+			s.reply(tx, req, 403, "Forbidden")
+			return nil, false
+		}
 		if err == nil {
 			e, ok := view.Lookup(username)
 			if ok && e.Kind == dialplan.EntryUser {

@@ -49,6 +49,7 @@ var (
 	ErrReplay               = errors.New("auth: nonce count replayed")
 	ErrUnknownUser          = errors.New("auth: unknown user")
 	ErrWrongPassword        = errors.New("auth: wrong password")
+	ErrBanned               = errors.New("auth: username banned from this source")
 )
 
 // Reason returns a bounded label for err, for switchboard_auth_failures_total:
@@ -79,6 +80,8 @@ func Reason(err error) string {
 		return "unknown_user"
 	case errors.Is(err, ErrWrongPassword):
 		return "wrong_password"
+	case errors.Is(err, ErrBanned):
+		return "banned"
 	}
 	return "other"
 }
@@ -236,6 +239,9 @@ type Request struct {
 	// domain without a user part, which SIPp sends unless told otherwise;
 	// any other mismatch is still ErrURI.
 	AlsoAccept func(uri string) bool
+	// Banned, when set, is asked about the username right after parsing:
+	// true fails Verify with ErrBanned before any digest is computed.
+	Banned func(username string) bool
 }
 
 // Verify checks the digest credentials in r.Header and returns the digest
@@ -250,6 +256,9 @@ func (a *Authenticator) Verify(r Request, lookup func(username string) (dialplan
 	c, err := parseCredentials(r.Header)
 	if err != nil {
 		return "", err
+	}
+	if r.Banned != nil && r.Banned(c.username) {
+		return "", ErrBanned
 	}
 	alg, ok := a.algorithm(c.algorithm)
 	if !ok {
