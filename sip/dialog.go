@@ -41,6 +41,7 @@ type dialog struct {
 	trunkSlot bool
 	cseqBump  atomic.Uint32
 	ackAuth   sip.Header
+	adopted   bool // loaded from the dialog store (dialogstore.go)
 }
 
 // dialogs tracks confirmed calls for in-dialog routing, active-call metrics
@@ -71,6 +72,7 @@ func (d *dialogs) add(c *call, b *branch, res *sip.Response, blf []dialogEvent) 
 	}
 	d.m[dl.callID] = dl
 	d.mu.Unlock()
+	c.s.dsync.saved(dl)
 	c.s.metrics.calls.WithLabelValues(c.plan.Kind, "answered").Inc()
 }
 
@@ -78,6 +80,21 @@ func (d *dialogs) get(callID string) *dialog {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.m[callID]
+}
+
+// adopt tracks a dialog loaded from the store unless one with its Call-ID
+// is tracked already.
+func (d *dialogs) adopt(dl *dialog) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = make(map[string]*dialog)
+	}
+	if _, ok := d.m[dl.callID]; ok {
+		return false
+	}
+	d.m[dl.callID] = dl
+	return true
 }
 
 // takeBLF returns a dialog's confirmed BLF states and forgets them, so
@@ -224,7 +241,11 @@ func (s *Server) ack(req *sip.Request) {
 // nextHop finds where an in-dialog request goes: to the other side's flow
 // when the dialog is ours and the From tag is one of its two parties.
 func (s *Server) nextHop(req *sip.Request) (string, string, bool) {
-	if dl := s.dialogs.get(req.CallID().Value()); dl != nil {
+	dl := s.dialogs.get(req.CallID().Value())
+	if dl == nil {
+		dl = s.dsync.adopt(req.CallID().Value()) // set up before a restart, or elsewhere
+	}
+	if dl != nil {
 		switch tagOf(req.From().Params) {
 		case dl.callerTag:
 			return dl.callee.addr, dl.callee.transport, true
@@ -274,6 +295,9 @@ func (s *Server) endDialog(callID, reason string) {
 	s.dialogGone(dl)
 	s.metrics.callsActive.Dec()
 	s.blfHangup(dl.blf)
+	if !s.dsync.ended(dl) {
+		return // another instance ended this adopted call and wrote its CDR
+	}
 	talk := time.Since(dl.answered).Round(time.Second)
 	fields := append([]any{}, dl.cdr...)
 	for i := 0; i+1 < len(fields); i += 2 {

@@ -110,7 +110,8 @@ type Server struct {
 	subs   *subscriptions // SUBSCRIBE dialogs we notify (subscribe.go)
 	blf    *blf           // dialog event package (blf.go)
 	ctl    *callControlMetrics
-	ka     *keepalive // NAT keepalive of UDP registrations (keepalive.go)
+	ka     *keepalive  // NAT keepalive of UDP registrations (keepalive.go)
+	dsync  *dialogSync // dialogs kept in the store across restarts (dialogstore.go)
 
 	trunks   *trunks
 	resolver Resolver
@@ -208,6 +209,8 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 	s.subs = newSubscriptions(reg)
 	s.ctl = newCallControlMetrics(reg)
 	s.ka = newKeepalive(cfg.Keepalive, reg)
+	ds, _ := loc.(DialogStore)
+	s.dsync = newDialogSync(s, ds)
 	bus, _ := loc.(Bus) // the Redis location store shares call state between instances
 	s.blf = newBLF(s, bus)
 	if s.b2b, err = newB2BUA(s, cfg.Media, reg); err != nil {
@@ -319,6 +322,7 @@ func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	s.startKeepers(keepCtx) // trunk registrations and probes (trunk_keep.go)
 
 	defer s.blf.start(ctx)()
+	defer s.dsync.start(ctx)()
 	kaCtx, kaStop := context.WithCancel(ctx)
 	kaDone := make(chan struct{})
 	go func() { defer close(kaDone); s.runKeepalive(kaCtx) }()
