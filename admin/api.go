@@ -70,6 +70,8 @@ type APIConfig struct {
 	Registrations Registrations
 	Calls         Calls
 	Unbinder      Unbinder
+	// Voicemail serves …/voicemail (voicemail.go); nil answers them 404.
+	Voicemail Voicemail
 	// Accounts holds tenant admins, tenant tokens and sessions; nil keeps
 	// them in process (a single instance).
 	Accounts dialplan.Accounts
@@ -96,6 +98,8 @@ type API struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	routes   []Route
+
+	voicemail Voicemail // voicemail.go
 }
 
 // Route is one registered endpoint: a method and a Go 1.22 ServeMux path
@@ -136,6 +140,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		log:      cfg.Log,
 		mux:      http.NewServeMux(),
 	}
+	a.voicemail = cfg.Voicemail
 	a.routesTable()
 	a.mux.Handle(APIPrefix+"/", a.serve(ScopeAny, func(w http.ResponseWriter, r *http.Request) error {
 		return noSuchEndpoint(r)
@@ -163,6 +168,8 @@ func (a *API) routesTable() {
 	a.inventoryRoutes()
 	a.handle("PUT", "/tenants/{domain}/numbers/{number}", a.putNumber)
 	a.handle("DELETE", "/tenants/{domain}/numbers/{number}", a.deleteNumber)
+
+	a.voicemailRoutes()
 
 	a.handleScoped("GET", "/registrations", ScopeAny, a.listRegistrations)
 	a.handleScoped("GET", "/calls", ScopeAny, a.listCalls)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard/switchboard/mailbox"
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/routing"
 	"github.com/switchboard/switchboard/sip"
@@ -21,12 +22,16 @@ type Config struct {
 	// ScreeningTimeout is how long the forwarded leg has to press a key
 	// after the screening announcement, played twice, ends (default 10s).
 	ScreeningTimeout time.Duration
+	// Mailboxes stores voicemail; nil: calls to voicemail hear goodbye.
+	Mailboxes mailbox.Store
+	Voicemail VoicemailConfig
 }
 
 func (c *Config) setDefaults() {
 	if c.ScreeningTimeout == 0 {
 		c.ScreeningTimeout = 10 * time.Second
 	}
+	c.Voicemail.setDefaults()
 }
 
 // Apps are switchboard's B2BUA applications; they implement
@@ -36,6 +41,8 @@ type Apps struct {
 	prompts *media.Prompts
 	log     *slog.Logger
 	metrics *metrics
+	mail    mailbox.Store
+	vm      VoicemailConfig
 }
 
 var _ sip.Applications = (*Apps)(nil)
@@ -50,7 +57,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Apps, error)
 	if err != nil {
 		return nil, fmt.Errorf("apps prompts: %w", err)
 	}
-	return &Apps{cfg: cfg, prompts: prompts, log: log, metrics: newMetrics(reg)}, nil
+	return &Apps{cfg: cfg, prompts: prompts, log: log, metrics: newMetrics(reg), mail: cfg.Mailboxes, vm: cfg.Voicemail}, nil
 }
 
 // Run runs an application step of an answered call.
@@ -58,6 +65,10 @@ func (a *Apps) Run(ctx context.Context, c *sip.Call, st routing.Step) string {
 	switch st := st.(type) {
 	case routing.Attendant:
 		return a.attendant(ctx, c, st)
+	case routing.Voicemail:
+		return a.deposit(ctx, c, st)
+	case routing.VoicemailAccess:
+		return a.retrieve(ctx, c, st)
 	}
 	a.log.Warn("no application for a plan step", "step", fmt.Sprintf("%T", st))
 	return "no_application"

@@ -48,6 +48,9 @@ func (a *Apps) attendant(ctx context.Context, c *sip.Call, st routing.Attendant)
 				continue
 			}
 		}
+		if vm, ok := plan.Steps[0].(routing.Voicemail); ok {
+			return a.deposit(ctx, c, vm)
+		}
 		return a.transfer(ctx, c, plan, t)
 	}
 }
@@ -177,6 +180,10 @@ func (a *Apps) transfer(ctx context.Context, c *sip.Call, plan routing.Plan, t d
 		return "transfer_failed"
 	case err != nil:
 		return endReason(ctx, c.Leg)
+	case out == nil && code == 480 && endsInVoicemail(plan):
+		// Nobody answered a user with voicemail: the placed call cannot
+		// take a message itself, so the caller leaves it here.
+		return a.deposit(ctx, c, plan.Steps[len(plan.Steps)-1].(routing.Voicemail))
 	case out == nil:
 		a.log.Info("attendant transfer not answered", "tenant", c.View.Tenant.Domain, "target", t.Kind, "code", code)
 		a.playFully(ctx, c.Leg, "goodbye")
@@ -185,4 +192,13 @@ func (a *Apps) transfer(ctx context.Context, c *sip.Call, plan routing.Plan, t d
 	end := c.Bridge(ctx, out)
 	out.End(end)
 	return end
+}
+
+// endsInVoicemail reports whether a plan's last resort is a mailbox.
+func endsInVoicemail(p routing.Plan) bool {
+	if len(p.Steps) == 0 {
+		return false
+	}
+	_, ok := p.Steps[len(p.Steps)-1].(routing.Voicemail)
+	return ok
 }

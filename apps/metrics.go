@@ -8,6 +8,7 @@ import (
 // metrics are the applications' own collectors.
 type metrics struct {
 	selections *prometheus.CounterVec
+	voicemail  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -17,5 +18,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "switchboard_attendant_selections_total",
 			Help: "Auto-attendant choices, by tenant and option (the digit, extension, timeout, invalid).",
 		}, []string{"tenant", "option"}),
+		voicemail: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_voicemail_messages_total",
+			Help: "Voicemail messages left, by result (saved, too_short: under the minimum length, full: the mailbox was at its cap).",
+		}, []string{"result"}),
 	}
 }

@@ -14,8 +14,10 @@ import (
 type Config struct {
 	SIP   SIPConfig   `yaml:"sip"`
 	Media MediaConfig `yaml:"media"`
-	HTTP  HTTPConfig  `yaml:"http"`
-	Store StoreConfig `yaml:"store"`
+	// Voicemail configures recording and MWI (voicemail.go).
+	Voicemail VoicemailConfig `yaml:"voicemail"`
+	HTTP      HTTPConfig      `yaml:"http"`
+	Store     StoreConfig     `yaml:"store"`
 	// Directory is the directory YAML file loaded at start; "" = none. A
 	// relative path in the config file is resolved against the file's folder.
 	Directory string    `yaml:"directory" config:"path"`

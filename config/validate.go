@@ -23,6 +23,7 @@ func (c Config) Validate() Problems {
 	v := validator{c: &c}
 	v.sip()
 	v.media()
+	v.voicemail()
 	v.http()
 	v.store()
 	v.trunks()

@@ -59,6 +59,7 @@ func HashPasswords(d *Directory, realmFor func(domain string) string) {
 				hashUser(u, realm)
 			}
 		}
+		hashPINs(t)
 	}
 }
 

@@ -36,7 +36,8 @@ type Tenant struct {
 	// Reserved are the numbers held for someone (E.164 -> note), each also
 	// in Numbers with no target. In YAML they are written inside numbers:
 	// "+1…": {status: reserved, note: "…"} (see inventory.go).
-	Reserved map[string]string `yaml:"-" json:"reserved,omitempty"`
+	Reserved  map[string]string `yaml:"-" json:"reserved,omitempty"`
+	Mailboxes []*Mailbox        `yaml:"mailboxes,omitempty" json:"mailboxes,omitempty"` // shared voicemail (voicemail.go)
 }
 
 // User is a person with a phone: extensions, SIP credentials, aliases and
@@ -47,15 +48,16 @@ type User struct {
 	Extensions []string `yaml:"extensions,omitempty" json:"extensions,omitempty"`
 	// Password is the plaintext from a file or API call; it is turned into HA1
 	// digests by HashPasswords and then cleared, never stored.
-	Password     string   `yaml:"password,omitempty" json:"password,omitempty"`
-	HA1MD5       string   `yaml:"ha1_md5,omitempty" json:"ha1_md5,omitempty"`
-	HA1SHA256    string   `yaml:"ha1_sha256,omitempty" json:"ha1_sha256,omitempty"`
-	DirectNumber string   `yaml:"direct_number,omitempty" json:"direct_number,omitempty"`
-	Aliases      []string `yaml:"aliases,omitempty" json:"aliases,omitempty"`
-	CallerID     CallerID `yaml:"caller_id,omitempty" json:"caller_id,omitempty"`
-	Forward      *Forward `yaml:"forward,omitempty" json:"forward,omitempty"`
-	Email        string   `yaml:"email,omitempty" json:"email,omitempty"`
-	Mobile       string   `yaml:"mobile,omitempty" json:"mobile,omitempty"`
+	Password     string     `yaml:"password,omitempty" json:"password,omitempty"`
+	HA1MD5       string     `yaml:"ha1_md5,omitempty" json:"ha1_md5,omitempty"`
+	HA1SHA256    string     `yaml:"ha1_sha256,omitempty" json:"ha1_sha256,omitempty"`
+	DirectNumber string     `yaml:"direct_number,omitempty" json:"direct_number,omitempty"`
+	Aliases      []string   `yaml:"aliases,omitempty" json:"aliases,omitempty"`
+	CallerID     CallerID   `yaml:"caller_id,omitempty" json:"caller_id,omitempty"`
+	Forward      *Forward   `yaml:"forward,omitempty" json:"forward,omitempty"`
+	Email        string     `yaml:"email,omitempty" json:"email,omitempty"`
+	Mobile       string     `yaml:"mobile,omitempty" json:"mobile,omitempty"`
+	Voicemail    *Voicemail `yaml:"voicemail,omitempty" json:"voicemail,omitempty"` // voicemail.go
 
 	// Credentials are the HA1 digests per digest username (the id and every
 	// extension), computed by HashPasswords. Not part of the file format.
@@ -150,13 +152,13 @@ type Target struct {
 func ParseTarget(s string) (Target, error) {
 	kind, id, ok := strings.Cut(s, ":")
 	if !ok || id == "" {
-		return Target{}, fmt.Errorf("target %q: want kind:id (user:, alias:, group:, attendant:, ext:)", s)
+		return Target{}, fmt.Errorf("target %q: want kind:id (user:, alias:, group:, attendant:, ext:, voicemail:)", s)
 	}
 	switch k := TargetKind(kind); k {
-	case TargetUser, TargetAlias, TargetGroup, TargetAttendant, TargetExt:
+	case TargetUser, TargetAlias, TargetGroup, TargetAttendant, TargetExt, TargetVoicemail:
 		return Target{Kind: k, ID: id}, nil
 	}
-	return Target{}, fmt.Errorf("target %q: unknown kind %q (want user, alias, group, attendant or ext)", s, kind)
+	return Target{}, fmt.Errorf("target %q: unknown kind %q (want user, alias, group, attendant, ext or voicemail)", s, kind)
 }
 
 // String writes the target back as "kind:id".

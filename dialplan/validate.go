@@ -85,12 +85,14 @@ type tenantIndex struct {
 	groups     map[string]*Group
 	attendants map[string]*Attendant
 	exts       map[string]bool // user and group extensions
+	mailboxes  map[string]bool // tenant mailbox ids
 }
 
 func (c *checker) tenant(t *Tenant, tp, dom string) {
 	x := tenantIndex{
 		names: map[string]string{}, users: map[string]*User{}, aliases: map[string]*User{},
 		groups: map[string]*Group{}, attendants: map[string]*Attendant{}, exts: map[string]bool{},
+		mailboxes: map[string]bool{},
 	}
 	if t.MainNumber != "" {
 		c.e164(pos{t, "main_number", ""}, tp+".main_number", t.MainNumber)
@@ -145,6 +147,8 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 			x.attendants[a.ID] = a
 		}
 	}
+
+	c.mailboxes(&x, t, tp)
 
 	// Pass 2: user ids, extensions and aliases into the shared namespace, in
 	// file order so that a collision is reported where it is introduced.
@@ -226,6 +230,7 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 			c.attendant(&x, a, tp+".attendants["+label(i, a.ID)+"]")
 		}
 	}
+	c.mailboxRefs(&x, t, tp)
 	c.numbers(&x, t, tp, dom, direct)
 }
 
@@ -297,6 +302,7 @@ func (c *checker) user(t *Tenant, u *User, up string, direct map[string]string) 
 	if u.Mobile != "" {
 		c.e164(pos{u, "mobile", ""}, up+".mobile", u.Mobile)
 	}
+	c.userVoicemail(u, up)
 }
 
 func (c *checker) group(x *tenantIndex, g *Group, gp string) {
@@ -422,6 +428,8 @@ func (c *checker) target(x *tenantIndex, at pos, field, s string) bool {
 		ok = x.attendants[tg.ID] != nil
 	case TargetExt:
 		ok = x.exts[tg.ID]
+	case TargetVoicemail:
+		ok = x.voicemailTarget(tg.ID)
 	}
 	if !ok {
 		c.add(at, field, "%s: no %s %q in this tenant", s, tg.Kind, tg.ID)

@@ -95,6 +95,7 @@ type Session struct {
 	done     chan struct{}
 	lastRx   atomic.Int64 // clock time of the last accepted packet, UnixNano
 	relayTo  atomic.Pointer[Session]
+	rec      atomic.Pointer[Recorder] // recorder.go
 	remoteMu sync.Mutex
 	rem      remote
 	latched  netip.AddrPort // zero until latched
@@ -339,6 +340,9 @@ func (s *Session) receive(b []byte, from netip.AddrPort) {
 	s.cfg.Metrics.received(len(b))
 	if n.DTMFPayloadType != 0 && p.PayloadType == n.DTMFPayloadType {
 		_ = s.dtmf.Feed(p.Timestamp, p.Payload)
+	}
+	if r := s.rec.Load(); r != nil && p.PayloadType == n.PayloadType {
+		r.feed(n.Codec, p.Timestamp, p.Payload)
 	}
 	if dst := s.relayTo.Load(); dst != nil {
 		dst.relay(&p, n)

@@ -120,6 +120,9 @@ func (d *decider) fromUser() Plan {
 		// Before Lookup: no extension, id or alias may shadow an emergency code.
 		return d.outbound(e164, true)
 	}
+	if p, ok := d.featureCode(); ok {
+		return p
+	}
 	if e, ok := d.view.Lookup(d.call.Dialled); ok {
 		return d.finish(d.entry(e), d.internalCallerID())
 	}
@@ -189,6 +192,10 @@ func (d *decider) target(t dialplan.Target) planned {
 		if a, ok := d.view.Attendant(t.ID); ok {
 			return planned{KindAttendant, []Step{Attendant{ID: a.ID}}}
 		}
+	case dialplan.TargetVoicemail:
+		if p, ok := d.voicemailTarget(t.ID); ok {
+			return p
+		}
 	case dialplan.TargetExt:
 		// An extension names a user or a group (Lookup returns an Entry,
 		// never another target), so this cannot recurse.
@@ -255,6 +262,11 @@ next:
 // user plans a call to a user (or one of its aliases) ringing cs, following
 // the user's forward.
 func (d *decider) user(kind string, u *dialplan.User, cs []Contact) planned {
+	return withVoicemail(u, d.ringUser(kind, u, cs), d.canForward(u))
+}
+
+// ringUser is user before voicemail: rings, forward, 480.
+func (d *decider) ringUser(kind string, u *dialplan.User, cs []Contact) planned {
 	f := u.Forward
 	if !d.canForward(u) {
 		if len(cs) == 0 {

@@ -27,6 +27,18 @@ func (c *call) attendant(st routing.Attendant) {
 	c.runApp("attendant", st)
 }
 
+// application is a plan step run by an application other than the
+// attendant (voicemail): answered and handed over like the attendant. A
+// call switchboard places itself gets 480, which the application that
+// placed it sees (the attendant then takes the caller to voicemail itself).
+func (c *call) application(st routing.Step) {
+	if _, originated := c.tx.(*virtualTx); originated || c.s.cfg.Apps == nil {
+		c.respond(480, "Temporarily Unavailable", "unavailable")
+		return
+	}
+	c.runApp("voicemail", st)
+}
+
 // runApp answers the caller and runs an application step on a B2BUA call
 // goroutine.
 func (c *call) runApp(what string, st routing.Step) {

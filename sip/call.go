@@ -198,6 +198,10 @@ func (c *call) startStep(i int) {
 			// B2BUA hook: answer and hand the call to the attendant (attendant.go).
 			c.attendant(st)
 			return
+		case routing.Voicemail, routing.VoicemailAccess:
+			// B2BUA hook: answer and hand the call to voicemail (appstep.go).
+			c.application(st)
+			return
 		case routing.Reject:
 			result := resultFor(st.Code)
 			if st.Code == 480 && c.ended == routing.NoAnswer {

@@ -17,7 +17,7 @@ import (
 // adminOptions mounts the admin API on the HTTP server when an admin token
 // is configured; with none, the API stays off and only the ops endpoints
 // answer.
-func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts, loc location.Store, sipSrv *sip.Server, guard *security.Guard, log *slog.Logger) ([]admin.Option, error) {
+func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts, loc location.Store, sipSrv *sip.Server, guard *security.Guard, mail admin.Voicemail, log *slog.Logger) ([]admin.Option, error) {
 	if token == "" {
 		return nil, nil
 	}
@@ -30,6 +30,7 @@ func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts,
 		Unbinder:      unbinder{loc},
 		Accounts:      accounts,
 		Bans:          bans{guard},
+		Voicemail:     mail,
 		Log:           log,
 	})
 	if err != nil {

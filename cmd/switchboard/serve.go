@@ -83,7 +83,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	sipCfg.NonceSecret = st.nonceSecret
 	// The B2BUA applications (attendant, screening) plug into sip through
 	// its Applications interface: sip never imports apps.
-	if sipCfg.Apps, err = apps.New(apps.Config{Prompts: cfg.Media.Prompts, ScreeningTimeout: cfg.Media.ScreeningTimeout}, reg, log); err != nil {
+	if sipCfg.Apps, err = apps.New(appsConfig(cfg, st.mail), reg, log); err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
@@ -103,11 +103,13 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
+	mwi := apps.NewMWI(store, st.mail, log)
+	mwi.Attach(sipSrv, reg)
 	if err := sipSrv.Listen(); err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
-	apiOpts, err := adminOptions(cfg.HTTP.AdminToken, store, st.accounts, loc, sipSrv, guard, log)
+	apiOpts, err := adminOptions(cfg.HTTP.AdminToken, store, st.accounts, loc, sipSrv, guard, st.mail, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
@@ -144,6 +146,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	})
 	g.Go(func() error { return st.Run(storeCtx) })
 	g.Go(func() error { return guard.Run(storeCtx) }) // bans outlive the drain, like the stores
+	g.Go(func() error { return mwi.Run(storeCtx) })
 	g.Go(func() error { return httpSrv.Serve(httpCtx, 5*time.Second) })
 	log.Info("switchboard started", "sip", sipSrv.Addrs(), "http", httpSrv.Addr(), "version", version())
 	if err := g.Wait(); err != nil {

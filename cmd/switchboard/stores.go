@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/internal/redisconn"
 	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/mailbox"
 	"github.com/switchboard/switchboard/sip/auth"
 )
 
@@ -43,9 +44,11 @@ type stores struct {
 	// accounts holds tenant admins, tokens and sessions, next to the
 	// directory (in Redis, shared by every instance).
 	accounts dialplan.Accounts
-	run      []func(ctx context.Context) error
-	health   []func(ctx context.Context) error
-	close    func() error
+	// mail holds voicemail messages and greetings (memory or Redis).
+	mail   mailbox.Store
+	run    []func(ctx context.Context) error
+	health []func(ctx context.Context) error
+	close  func() error
 	// nonceSecret is the digest nonce key every instance on the same
 	// Redis shares (<prefix>auth:secret); nil with the memory store.
 	nonceSecret []byte
@@ -63,7 +66,7 @@ func openStores(ctx context.Context, cfg config.Config, dir *dialplan.Directory,
 			return nil, fmt.Errorf("invalid directory:\n%w", err)
 		}
 		loc := location.NewMemory(nil)
-		return &stores{dir: mem, loc: loc, accounts: dialplan.NewMemoryAccounts(),
+		return &stores{dir: mem, loc: loc, accounts: dialplan.NewMemoryAccounts(), mail: mailbox.NewMemory(),
 			run:   []func(context.Context) error{func(ctx context.Context) error { return loc.Run(ctx, time.Second) }},
 			close: func() error { return nil },
 		}, nil
@@ -103,9 +106,11 @@ func openStores(ctx context.Context, cfg config.Config, dir *dialplan.Directory,
 		secret = make([]byte, nonceSecretLen)
 		rand.Read(secret)
 	}
-	return &stores{dir: rdir, loc: rloc, nonceSecret: secret, accounts: dialplan.NewRedisAccounts(rdb, prefix), redis: rdb,
+	rmail := mailbox.NewRedis(rdb, prefix, log)
+	return &stores{dir: rdir, loc: rloc, nonceSecret: secret, accounts: dialplan.NewRedisAccounts(rdb, prefix), redis: rdb, mail: rmail,
 		run: []func(context.Context) error{
 			rdir.Run,
+			rmail.Run,
 			func(ctx context.Context) error {
 				keepNonceSecret(ctx, rdb, prefix, secret, 2*time.Second, log)
 				return nil

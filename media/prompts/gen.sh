@@ -37,3 +37,19 @@ part press-1 "Press 1 to accept, or hang up to decline." 0.2
 for d in 0:zero 1:one 2:two 3:three 4:four 5:five 6:six 7:seven 8:eight 9:nine; do
 	part "digit-${d%%:*}" "${d#*:}" 0.1
 done
+# Voicemail (apps/voicemail.go, apps/retrieval.go).
+part vm-person-at-extension "The person at extension" 0.1
+say vm-not-available "is not available. Please leave a message after the tone." reverse silence 1 0.01 0.1% reverse pad 0 0.2
+say vm-unavailable "The person you are calling is not available. Please leave a message after the tone." reverse silence 1 0.01 0.1% reverse pad 0 0.2
+say vm-mailbox-full "Sorry, this mailbox is full and cannot take new messages."
+say vm-saved "Your message has been saved."
+say vm-enter-mailbox "Please enter the mailbox number, then press pound."
+say vm-enter-pin "Please enter your PIN, then press pound."
+say vm-wrong-pin "That PIN is not correct."
+part vm-you-have "You have" 0.1
+part vm-new-messages "new messages." 0.2
+say vm-menu "Press 1 to play, 7 to delete, 9 to save, pound for the next message, 0 to record your greeting, star to exit."
+say vm-no-more "No more messages."
+say vm-deleted "Message deleted."
+say vm-record-greeting "Record your greeting after the tone, then press pound."
+say vm-greeting-saved "Your greeting has been saved."
