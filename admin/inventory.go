@@ -17,6 +17,7 @@ func (a *API) inventoryRoutes() {
 	a.handle("GET", "/numbers", a.listPool)
 	a.handle("POST", "/numbers", a.addToPool)
 	a.handle("PATCH", "/numbers/{number}", a.allocate)
+	a.handle("GET", "/tenants/{domain}/next-extension", a.nextExtension)
 }
 
 // ownNumber refuses (409) a tenant admin's use of a number its tenant does

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -21,6 +22,9 @@ type resource[T any] struct {
 	id    func(v *T) string
 	// match filters listings by ?q; nil lists everything.
 	match func(v *T, q string) bool
+	// sorts are the orders ?sort= may ask for, by name; nil keeps the
+	// stored order.
+	sorts map[string]func(a, b *T) int
 	// prepare completes v before it is stored in t in place of old (nil
 	// when new): assigns an extension, keeps credentials. It returns a
 	// generated secret to show once.
@@ -77,6 +81,14 @@ func (res *resource[T]) list(a *API) handler {
 			if q == "" || res.match == nil || res.match(v, q) {
 				all = append(all, v)
 			}
+		}
+		if s := r.URL.Query().Get("sort"); s != "" {
+			by, ok := res.sorts[s]
+			if !ok {
+				return badRequest("sort", "sort %q: want one of %s", s, strings.Join(slices.Sorted(maps.Keys(res.sorts)), ", "))
+			}
+			all = slices.Clone(all) // the view's slice is shared
+			slices.SortStableFunc(all, by)
 		}
 		shown := []any{}
 		start := min(offset, len(all))

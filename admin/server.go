@@ -42,6 +42,12 @@ func WithAPI(api *API) Option {
 	return func(mux *http.ServeMux) { mux.Handle(APIPrefix+"/", api) }
 }
 
+// WithHandler mounts h at pattern (a ServeMux pattern such as
+// "/console/"): the web console rides on the same listener as the API.
+func WithHandler(pattern string, h http.Handler) Option {
+	return func(mux *http.ServeMux) { mux.Handle(pattern, h) }
+}
+
 // New builds the HTTP server. gatherer is what /metrics exposes; ready backs
 // /readyz.
 func New(gatherer prometheus.Gatherer, ready ReadyFunc, log *slog.Logger, opts ...Option) *Server {

@@ -18,6 +18,7 @@ func userResource(a *API) *resource[dialplan.User] {
 		items: func(t *dialplan.Tenant) *[]*dialplan.User { return &t.Users },
 		id:    func(u *dialplan.User) string { return u.ID },
 		match: matchUser,
+		sorts: userSorts,
 		prepare: func(ctx context.Context, t *dialplan.Tenant, old, u *dialplan.User) (string, error) {
 			if err := a.foreignNumber(ctx, t.Domain, "direct_number", u.DirectNumber); err != nil {
 				return "", err

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/admin"
+	"github.com/switchboard/switchboard/console"
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/location"
 	"github.com/switchboard/switchboard/security"
@@ -36,7 +38,8 @@ func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts,
 	if err != nil {
 		return nil, err
 	}
-	return []admin.Option{admin.WithAPI(api)}, nil
+	return []admin.Option{admin.WithAPI(api), admin.WithHandler(console.Prefix, console.Handler()),
+		admin.WithHandler("GET /console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))}, nil
 }
 
 // lister is a location store that can list a tenant's bindings

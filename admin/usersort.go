@@ -1,0 +1,54 @@
+package admin
+
+import (
+	"cmp"
+	"net/http"
+	"strings"
+
+	"github.com/switchboard/switchboard/dialplan"
+)
+
+// userSorts are the orders GET users?sort= offers; each falls back to the
+// id so pages are stable.
+var userSorts = map[string]func(a, b *dialplan.User) int{
+	"id": func(a, b *dialplan.User) int { return cmp.Compare(a.ID, b.ID) },
+	"last_name": func(a, b *dialplan.User) int {
+		return cmp.Or(cmp.Compare(lastName(a), lastName(b)), cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
+	},
+	"extension": func(a, b *dialplan.User) int {
+		return cmp.Or(cmp.Compare(firstOf(a.Extensions), firstOf(b.Extensions)), cmp.Compare(a.ID, b.ID))
+	},
+}
+
+// lastName is the last word of the user's name (lower-cased), or its id
+// when it has no name: the directory keeps one name field, as the seeds'
+// exports do, and the console shows it as first and last.
+func lastName(u *dialplan.User) string {
+	f := strings.Fields(u.Name)
+	if len(f) == 0 {
+		return "\uffff" + u.ID // the unnamed last
+	}
+	return strings.ToLower(f[len(f)-1])
+}
+
+func firstOf(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// nextExtension answers the extension a new user would get now under the
+// tenant's policy (e.g. 7006 under 7XXX), for the console to suggest.
+func (a *API) nextExtension(w http.ResponseWriter, r *http.Request) error {
+	view, err := a.dir.Tenant(r.Context(), r.PathValue("domain"))
+	if err != nil {
+		return err
+	}
+	e, err := dialplan.NextExtension(view.Tenant)
+	if err != nil {
+		return conflict("extension_policy", "%v", err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"extension": e, "policy": view.Tenant.ExtensionPolicy})
+	return nil
+}

@@ -1,0 +1,269 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds the headless browser the console test drives: skipped
+// when it is missing, failed under SWITCHBOARD_REQUIRE_PEERS=1 (.ci/run
+// installs it).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if requirePeers() {
+		t.Fatal("chromium not installed and SWITCHBOARD_REQUIRE_PEERS=1 (apt-get install -y chromium)")
+	}
+	t.Skip("chromium not installed: the console's browser test needs it (apt-get install -y chromium, or set SWITCHBOARD_REQUIRE_PEERS=1 to fail instead)")
+	return ""
+}
+
+// apiCall sends one admin API request with the provider token.
+func apiCall(t *testing.T, srv *server, token, method, path, body string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+srv.HTTP+"/api/v1"+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode >= 300 {
+		t.Fatalf("%s %s = %d %s", method, path, res.StatusCode, raw)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: %v: %s", method, path, err, raw)
+	}
+	return out
+}
+
+// TestConsoleInChromium is a company admin's session in a real browser:
+// sign in, add a user with a number from the pool, bulk-upload a CSV with
+// bad rows and read the report, download the failed rows, then REGISTER a
+// SIP phone with the new user's credentials and see it registered on the
+// Users page. With SWITCHBOARD_SCREENSHOTS=DIR it saves a PNG of each page
+// (docs/console/ holds the committed ones).
+func TestConsoleInChromium(t *testing.T) {
+	exe := chromiumPath(t)
+	t.Parallel()
+	const token = "e2e-console-provider"
+	srv := start(t, options{AdminToken: token})
+	apiCall(t, srv, token, "POST", "/tenants/acme.example/admins", `{"email":"ann@acme.example","name":"Ann Admin","password":"console-pw-2026"}`)
+	apiCall(t, srv, token, "POST", "/numbers", `{"numbers":["+14155550170","+14155550171"]}`)
+	apiCall(t, srv, token, "PATCH", "/numbers/+14155550170", `{"tenant":"acme.example"}`)
+	apiCall(t, srv, token, "PATCH", "/numbers/+14155550171", `{"tenant":"acme.example"}`)
+
+	downloads := t.TempDir()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 760))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	// The first run starts the browser, which lives as long as that run's
+	// context: give it the test's whole life, and time-limit later steps.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
+	defer cancel()
+	fail := func(what string, err error) {
+		t.Helper()
+		tctx, tcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer tcancel()
+		text, _ := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("body")))
+		t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
+	}
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(ctx, 45*time.Second)
+		defer scancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			fail(what, err)
+		}
+	}
+	text := func(what, sel string) string {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(ctx, 45*time.Second)
+		defer scancel()
+		v, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			fail(what, err)
+		}
+		return v
+	}
+	shots := os.Getenv("SWITCHBOARD_SCREENSHOTS")
+	shot := func(name string) {
+		t.Helper()
+		if shots == "" {
+			return
+		}
+		run("settle "+name, chromedp.Sleep(300*time.Millisecond))
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "http://" + srv.HTTP + "/console/"
+
+	// Sign in as the tenant admin.
+	run("sign-in page", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#login")))
+	shot("sign-in")
+	run("sign in",
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=email]`), "ann@acme.example"),
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), "console-pw-2026"),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#users-table table`)))
+	who := text("who", "#who")
+	if !strings.Contains(who, "ann@acme.example") || !strings.Contains(who, "acme.example") {
+		t.Errorf("header shows %q, want the admin and the tenant", who)
+	}
+	shot("users")
+
+	// Add a user with a number from the pool.
+	run("add user",
+		chromedp.Navigate(base+"#/users/new"), chromedp.WaitVisible(chromedp.CSS(`#user-form`)),
+		chromedp.SendKeys(chromedp.CSS(`#f-id`), "zed"),
+		chromedp.SendKeys(chromedp.CSS(`#user-form input[name=first_name]`), "Zed"),
+		chromedp.SendKeys(chromedp.CSS(`#user-form input[name=last_name]`), "Zimmer"),
+		chromedp.SetValue(chromedp.CSS(`#user-form select[name=direct_number]`), "+14155550170"))
+	shot("add-user")
+	run("save user",
+		chromedp.Click(chromedp.CSS(`#user-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#user-result code.once`)))
+	password := text("password", `#user-result code.once`)
+	if len(password) < 20 {
+		t.Fatalf("generated SIP password shown = %q, want a long one", password)
+	}
+	zed := apiCall(t, srv, token, "GET", "/tenants/acme.example/users/zed", "")
+	if zed["direct_number"] != "+14155550170" || zed["name"] != "Zed Zimmer" {
+		t.Errorf("zed as stored = %v, want direct number +14155550170 and name Zed Zimmer", zed)
+	}
+	inv := apiCall(t, srv, token, "GET", "/tenants/acme.example/numbers?status=assigned", "")
+	if inv["numbers"].(map[string]any)["+14155550170"] != "user:zed" {
+		t.Errorf("assigned numbers = %v, want +14155550170 -> user:zed", inv["numbers"])
+	}
+	run("numbers page", chromedp.Navigate(base+"#/numbers"), chromedp.WaitVisible(chromedp.CSS(`td.st-available`)))
+	shot("numbers")
+
+	// Bulk upload with bad rows, read the report, download the failed rows.
+	csv := "id,first_name,last_name,email,password,direct_number\n" +
+		"yara,Yara,Young,yara@acme.example,yara-pw-123,\n" +
+		"BAD ID,Bad,Row,,x-pw-123456,\n" +
+		"xena,Xena,Xu,,xena-pw-123,+19995550000\n"
+	csvPath := filepath.Join(t.TempDir(), "users.csv")
+	if err := os.WriteFile(csvPath, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run("upload CSV",
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
+			return err
+		}),
+		chromedp.Navigate(base+"#/import"), chromedp.WaitVisible(chromedp.CSS(`#csv-file`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#csv-file`), []string{csvPath}),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#import-report table`)))
+	report := text("report", `#import-report table`)
+	for _, want := range []string{"yara", "created", "failed", "ask your provider"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("import report lacks %q:\n%s", want, report)
+		}
+	}
+	if n := strings.Count(report, "failed"); n != 2 {
+		t.Errorf("report has %d failed rows, want 2:\n%s", n, report)
+	}
+	shot("bulk-upload")
+	run("download failed rows", chromedp.Click(chromedp.CSS(`#failed-csv`)))
+	var failed []byte
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, err := os.ReadFile(filepath.Join(downloads, "failed-rows.csv"))
+		if err == nil && len(b) > 0 {
+			failed = b
+			break
+		}
+		if time.Now().After(deadline) {
+			entries, _ := os.ReadDir(downloads)
+			t.Fatalf("failed-rows.csv not downloaded (download dir holds %v)", entries)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wantFailed := "id,first_name,last_name,email,password,direct_number\nBAD ID,Bad,Row,,x-pw-123456,\nxena,Xena,Xu,,xena-pw-123,+19995550000\n"
+	if string(failed) != wantFailed {
+		t.Errorf("failed-rows.csv =\n%s\nwant\n%s", failed, wantFailed)
+	}
+
+	// A phone registers with the new user's credentials; the Users page shows it.
+	ph := newPhone(t, srv, "UDP")
+	res := ph.register(reg{AOR: "zed", Contacts: []string{contact("zed", 5999, "UDP")}, Expires: 600,
+		As: user{"zed", "", password}, Username: "zed"})
+	wantStatus(t, res, 200)
+	run("users page shows the registration",
+		chromedp.Navigate(base+"#/users"), chromedp.WaitVisible(chromedp.CSS(`#users-table table`)),
+		chromedp.SendKeys(chromedp.CSS(`main input[type=search]`), "zimmer"))
+	var row string
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		// The search applies after a short pause in typing.
+		row = text("users row", `#users-table tbody`)
+		if !strings.Contains(row, "Young") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(row, "Zimmer") || !strings.Contains(row, "Registered: zed (1)") || strings.Contains(row, "Young") {
+		t.Errorf("users row = %q, want Zed Zimmer registered (and the search narrowing to him)", row)
+	}
+	shot("users-registered")
+
+	if shots != "" {
+		apiCall(t, srv, token, "POST", "/tenants/acme.example/attendants",
+			`{"id":"main","greeting":"welcome","options":{"1":"group:sales","2":"user:zed","0":"user:alice"},"dial_by_extension":true,"timeout":"5s","fallback":"user:alice"}`)
+		for _, p := range []struct{ hash, wait, name string }{
+			{"#/groups", "main table", "groups"},
+			{"#/attendants", "main h1", "auto-attendant"},
+			{"#/calls", "main table", "calls"},
+		} {
+			run(p.name, chromedp.Navigate(base+p.hash), chromedp.WaitVisible(chromedp.CSS(p.wait)))
+			shot(p.name)
+		}
+		// The provider's view, signed in with the provider token.
+		js := fmt.Sprintf(`fetch("/api/v1/logout",{method:"POST",headers:{"X-CSRF-Token":S.session.csrf}}).then(()=>fetch("/api/v1/login",{method:"POST",body:JSON.stringify({token:%q})})).then(r=>r.status)`, token)
+		if code, err := chromedp.Run(ctx, chromedp.Evaluate[int](js, chromedp.EvalAwaitPromise)); err != nil || code != 200 {
+			t.Fatalf("provider sign-in from the page: %d %v", code, err)
+		}
+		run("provider page", chromedp.Navigate(base+"#/provider"), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#provider-result`)))
+		shot("provider")
+	}
+}
