@@ -271,3 +271,5 @@ func TestVoicemailWrongPINHangsUp(t *testing.T) {
 	waitUntil(t, 15*time.Second, "BYE after three wrong PINs", p.gotBye)
 	srv.wantMetrics(t, map[string]float64{"switchboard_media_sessions_active": 0, "switchboard_rtp_ports_available": b2bPorts, callsActive: 0}, 10*time.Second)
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
