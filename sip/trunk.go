@@ -102,8 +102,9 @@ func (ts *trunks) get(name string) (Trunk, bool) {
 }
 
 // acquire takes a call slot on a trunk that is up and below max_calls; why
-// says what refused it.
-func (ts *trunks) acquire(name string, now time.Time) (ok bool, why string) {
+// says what refused it. An emergency call is never refused by max_calls (it
+// still counts).
+func (ts *trunks) acquire(name string, now time.Time, emergency bool) (ok bool, why string) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	st := ts.byName[name]
@@ -113,7 +114,7 @@ func (ts *trunks) acquire(name string, now time.Time) (ok bool, why string) {
 	if ok, why := st.health.Usable(now); !ok {
 		return false, why
 	}
-	if st.cfg.MaxCalls > 0 && st.active >= st.cfg.MaxCalls {
+	if st.cfg.MaxCalls > 0 && st.active >= st.cfg.MaxCalls && !emergency {
 		return false, "max_calls"
 	}
 	st.active++

@@ -96,7 +96,7 @@ func (c *call) huntNext() bool {
 		if !ok {
 			continue
 		}
-		if ok, why := c.s.trunks.acquire(name, time.Now()); !ok {
+		if ok, why := c.s.trunks.acquire(name, time.Now(), c.plan.Kind == routing.KindEmergency); !ok {
 			h.otherFailed = true
 			c.huntStep(name, "skipped_"+why)
 			continue
