@@ -35,7 +35,8 @@ type Trunk struct {
 	RegisterExpires time.Duration `yaml:"register_expires"`
 	// InboundFrom lists the CIDRs (or bare IPs) trusted to send calls to
 	// tenant numbers. Calls from a carrier this instance registered to are
-	// recognised by the registration's flow as well.
+	// recognised by the registration's flow as well (and, when this is
+	// empty, from every address the trunk's address resolved to).
 	InboundFrom []string `yaml:"inbound_from"`
 	// Priority orders the hunt (lower first); equal priorities share the
 	// calls by Weight (RFC 2782 style; 0 weights are picked rarely).

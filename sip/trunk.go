@@ -49,6 +49,11 @@ type trunkState struct {
 	// (ip:port) and until when; inbound calls from its IP are this trunk's.
 	registered    string
 	registeredTil time.Time
+	// flowHosts are the IPs the trunk's address resolved to at the last
+	// registration: with no inbound_from, calls from any of them are the
+	// trunk's while the registration lives (a carrier's SRV set often
+	// sends calls from another server than the registrar).
+	flowHosts map[string]bool
 	regError      string
 	lastProbe     time.Time
 	probeError    string
@@ -176,6 +181,21 @@ func (ts *trunks) setRegistered(name, addr string, until time.Time, errText stri
 	ts.metrics.registered.WithLabelValues(name).Set(v)
 }
 
+// setFlowAddrs records the resolved addresses of a registered trunk.
+func (ts *trunks) setFlowAddrs(name string, targets []resolve.Target) {
+	hosts := map[string]bool{}
+	for _, tg := range targets {
+		if h, _, err := net.SplitHostPort(tg.Addr); err == nil {
+			hosts[h] = true
+		}
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if st := ts.byName[name]; st != nil {
+		st.flowHosts = hosts
+	}
+}
+
 // byFlow returns the trunk whose live registration was accepted from the
 // source's IP address: the carrier sends calls for the registered contact
 // from its registrar (or the same host).
@@ -192,6 +212,9 @@ func (ts *trunks) byFlow(source string, now time.Time) (Trunk, bool) {
 			continue
 		}
 		if h, _, err := net.SplitHostPort(st.registered); err == nil && h == host {
+			return st.cfg, true
+		}
+		if st.flowHosts[host] {
 			return st.cfg, true
 		}
 	}

@@ -71,6 +71,9 @@ func (s *Server) keepRegistered(ctx context.Context, t Trunk) {
 		now := time.Now()
 		if err == nil {
 			s.trunks.setRegistered(t.Name, addr, now.Add(granted), "")
+			if len(t.InboundFrom) == 0 {
+				s.trunks.setFlowAddrs(t.Name, reg.resolved)
+			}
 			s.log.Debug("trunk registered", "trunk", t.Name, "registrar", addr, "expires", granted)
 			retry = regRetryMin
 			wait = granted * 3 / 4
@@ -122,7 +125,8 @@ type trunkRegistration struct {
 	callID    string
 	tag       string
 	cseq      uint32
-	registrar resolve.Target // the target that accepted the last REGISTER
+	registrar resolve.Target   // the target that accepted the last REGISTER
+	resolved  []resolve.Target // every target of the trunk's address at the last REGISTER
 }
 
 // registerOnce registers at the first target of the trunk's address that
@@ -134,6 +138,7 @@ func (s *Server) registerOnce(ctx context.Context, reg *trunkRegistration, expir
 	if err != nil {
 		return "", 0, err
 	}
+	reg.resolved = targets
 	var errs []error
 	for _, tg := range targets {
 		addr, granted, err := s.registerAt(ctx, reg, tg, expires)
