@@ -53,10 +53,10 @@ type trunkState struct {
 	// registration: with no inbound_from, calls from any of them are the
 	// trunk's while the registration lives (a carrier's SRV set often
 	// sends calls from another server than the registrar).
-	flowHosts map[string]bool
-	regError      string
-	lastProbe     time.Time
-	probeError    string
+	flowHosts  map[string]bool
+	regError   string
+	lastProbe  time.Time
+	probeError string
 }
 
 // trunks is the server's set of trunks.
