@@ -5,6 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"testing"
@@ -20,6 +23,27 @@ import (
 // once. It runs in one process, so CPU and allocations per call include the
 // two test user agents as well as the proxy; compare runs, not absolutes.
 func BenchmarkProxiedCall(b *testing.B) {
+	call, s := callRig(b)
+	call() // warm up: connections, caches
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	n := 0
+	for b.Loop() {
+		call()
+		n++
+	}
+	b.StopTimer()
+	// Wall time per call is mostly loopback latency; CPU is what it costs.
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(n), "cpu-µs/call")
+	if n := s.dialogs.Len(); n != 0 {
+		b.Errorf("%d calls still in the dialog table", n)
+	}
+}
+
+// callRig starts the proxy, a registered callee 7002 that answers at once
+// and a caller 7001, all on loopback UDP, and returns a function making one
+// complete call.
+func callRig(b *testing.B) (func(), *Server) {
 	if testing.Short() {
 		b.Skip("opens sockets; skipped under -short")
 	}
@@ -102,20 +126,7 @@ func BenchmarkProxiedCall(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	call() // warm up: connections, caches
-	b.ReportAllocs()
-	cpu0 := processCPU()
-	n := 0
-	for b.Loop() {
-		call()
-		n++
-	}
-	b.StopTimer()
-	// Wall time per call is mostly loopback latency; CPU is what it costs.
-	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(n), "cpu-µs/call")
-	if n := s.dialogs.Len(); n != 0 {
-		b.Errorf("%d calls still in the dialog table", n)
-	}
+	return call, s
 }
 
 func benchUA(b *testing.B, name string, log *slog.Logger) (*sipgo.UserAgent, string) {
@@ -177,4 +188,46 @@ func portNum(addr string) int {
 	_, p, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// BenchmarkCallHeap is what calls leave in memory: b.N calls, 16 per P at
+// a time, then the live heap after a GC per call (live-B/call: mostly
+// transactions kept for their retransmission timers, the two test user
+// agents' included), and again 6 s later (live-B/call-6s). Keep -benchtime
+// at a few thousand calls (e.g. 2000x) so the run ends well before 32 s.
+func BenchmarkCallHeap(b *testing.B) {
+	call, _ := callRig(b)
+	call()
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+	b.ResetTimer()
+	b.SetParallelism(16) // × GOMAXPROCS goroutines making calls
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			call()
+		}
+	})
+	b.StopTimer()
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(b.N), "live-B/call")
+	b.ReportMetric(float64(runtime.NumGoroutine()-g0)/float64(b.N), "goroutines/call")
+	// 6 s later the calls are long over: what is still held is transactions
+	// kept for their retransmission timers (32 s in sipgo, 5 s here).
+	time.Sleep(6 * time.Second)
+	runtime.GC()
+	var later runtime.MemStats
+	runtime.ReadMemStats(&later)
+	b.ReportMetric(float64(int64(later.HeapAlloc)-int64(before.HeapAlloc))/float64(b.N), "live-B/call-6s")
+	if path := os.Getenv("SWITCHBOARD_HEAP_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = pprof.WriteHeapProfile(f)
+		f.Close()
+	}
 }
