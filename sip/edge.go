@@ -40,6 +40,9 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, e
 		}
 		return nil, errDropped
 	}
+	if (info.Transport == "udp" || info.Transport == "UDP") && s.overload.shed(data) {
+		return nil, nil // overload.go
+	}
 	if s.stateless(info, data) {
 		return nil, nil
 	}

@@ -61,6 +61,12 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
+	if s.overload.busy() && req.Transport() != "UDP" && !inDialog(req) && startsWork([]byte(string(req.Method)+" ")) {
+		// A stream cannot shed by dropping (overload.go); UDP was shed unparsed.
+		s.overload.dropped.Inc()
+		s.reply(tx, req, 503, "Service Unavailable", sip.NewHeader("Retry-After", "1"))
+		return
+	}
 	if s.draining.Load() && !inDialog(req) && !s.relayed(req) {
 		// Draining (server.go shutdown): nothing new starts here, so the
 		// sender moves to another instance (RFC 3261 §21.5.4, RFC 3263

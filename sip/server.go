@@ -56,6 +56,9 @@ type Config struct {
 	// Resolver resolves trunk addresses (RFC 3263); nil = a resolver using
 	// /etc/resolv.conf.
 	Resolver Resolver
+	// MaxActive bounds the requests handled at once; past it new work is
+	// shed (overload.go). Default DefaultMaxActive.
+	MaxActive int
 	// MaxCallAge drops a confirmed call whose BYE never came (default 12h).
 	MaxCallAge time.Duration
 	// Guard drops banned, flooding and scanning sources before parsing
@@ -124,6 +127,7 @@ type Server struct {
 	mu        sync.Mutex
 	udp       []net.PacketConn
 	parser    *sip.Parser    // the stateless fast path's (stateless.go)
+	overload  *overload      // load shedding (overload.go)
 	fast      []*udpListener // the UDP sockets as the fast path sees them
 	fastOnce  sync.Once
 	tcp       []net.Listener
@@ -174,6 +178,7 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 		ownAddrs: map[string]bool{},
 		parser:   sip.NewParser(),
 	}
+	s.overload = newOverload(reg, &s.inflight, cfg.MaxActive)
 	s.trunks = newTrunks(cfg.Trunks, newTrunkMetrics(reg))
 	s.resolver = cfg.Resolver
 	if s.resolver == nil {

@@ -257,10 +257,15 @@ func printDemo(w io.Writer, demo *dialplan.Directory, cfg config.Config, sipAddr
 const defaultGOGC = 400
 
 func tuneGC(environ []string) {
+	gogc, limit := true, true
 	for _, kv := range environ {
-		if strings.HasPrefix(kv, "GOGC=") {
-			return
-		}
+		gogc = gogc && !strings.HasPrefix(kv, "GOGC=")
+		limit = limit && !strings.HasPrefix(kv, "GOMEMLIMIT=")
 	}
-	debug.SetGCPercent(defaultGOGC)
+	if gogc {
+		debug.SetGCPercent(defaultGOGC)
+	}
+	if limit {
+		debug.SetMemoryLimit(memoryLimit(cgroupMemoryMax()))
+	}
 }
