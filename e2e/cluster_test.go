@@ -520,7 +520,7 @@ func TestClusterRelayNeedsValidToken(t *testing.T) {
 			f := flow(id, soon)
 			f.Source = "127.0.0.1:9"
 			return auth.SignFlow(secret, f)
-		}, 480},
+		}, 430},
 	} {
 		id := token() + "@e2e"
 		if res := invite(id, tc.tok(id)); res.StatusCode != tc.code {

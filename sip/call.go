@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/location"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -68,6 +69,11 @@ type branch struct {
 	authSent bool       // the attempt carried our answer to a challenge
 	cseqBump uint32     // CSeq added to the caller's (one per challenge answered)
 	auth     sip.Header // the credentials it carried, for the ACK of its 2xx
+
+	// relayed is the binding a branch reaches through the instance holding
+	// its flow; a 430 from that instance reroutes the call (drain.go).
+	relayed  *location.Binding
+	rerouted bool
 }
 
 type branchEvent struct {
@@ -444,6 +450,9 @@ func (c *call) onEvent(ev branchEvent) {
 		if b.trunk != "" {
 			c.huntFinal(b, res)
 			return
+		}
+		if res.StatusCode == 430 && !b.cancel && c.reroute(b) {
+			return // the phone moved to another instance: ringing it there
 		}
 		if res.StatusCode >= 600 {
 			c.cancelAll("")

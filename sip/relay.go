@@ -169,6 +169,9 @@ func (c *call) ring(ct routing.Contact) {
 		c.fork(b.Contact, in.hostPort(), in.transport, ct.AOR+" via "+b.Instance, func(r *sip.Request) {
 			r.PrependHeader(route)
 		})
+		if len(c.branches) > n {
+			c.branches[n].relayed = &b
+		}
 		return
 	}
 	c.fork(b.Contact, b.Source, b.Transport, ct.AOR, nil)
@@ -197,8 +200,9 @@ func (s *Server) relayed(req *sip.Request) bool {
 }
 
 // relayInvite handles an INVITE another instance relays to a flow this one
-// holds: 403 unless the token verifies for this Call-ID, 480 unless the flow
-// is still held here, else the call is forked to that one binding.
+// holds: 403 unless the token verifies for this Call-ID, 430 Flow Failed
+// unless the flow is still held (and open) here, else the call is forked to
+// that one binding.
 func (s *Server) relayInvite(req *sip.Request, tx sip.ServerTransaction, token string) {
 	f, err := auth.VerifyFlow(s.cfg.NonceSecret, token, time.Now())
 	if err == nil && f.CallID != req.CallID().Value() {
@@ -224,12 +228,16 @@ func (s *Server) relayInvite(req *sip.Request, tx sip.ServerTransaction, token s
 	i := slices.IndexFunc(bs, func(b location.Binding) bool {
 		return b.Source == f.Source && strings.EqualFold(b.Transport, f.Transport) && b.Instance == s.instance
 	})
-	if i < 0 || !s.flowLive(bs[i]) {
+	k := keyOf(f.Transport, f.Source)
+	if i < 0 || !s.flowLive(bs[i]) || !s.flowUse.take(k) {
+		// 430 (RFC 5626 §5.3): the relaying instance reroutes to where
+		// the phone registers next (a drain closed the flow, drain.go).
 		s.log.Info("relayed INVITE for a flow not held here", "source", req.Source(), "aor", f.AOR,
 			"flow", f.Transport+":"+f.Source, "call_id", req.CallID().Value())
-		s.reply(tx, req, 480, "Temporarily Unavailable")
+		s.reply(tx, req, 430, "Flow Failed")
 		return
 	}
+	defer s.flowUse.release(k)
 	b := bs[i]
 	s.reply(tx, req, 100, "Trying")
 	view := &dialplan.View{Tenant: &dialplan.Tenant{Domain: b.Tenant}}

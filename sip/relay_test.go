@@ -159,8 +159,8 @@ func TestRelayInviteRefused(t *testing.T) {
 		{"forged", auth.SignFlow([]byte("fedcba9876543210fedcba9876543210"), flow), 403},
 		{"expired", auth.SignFlow(testSecret, expired), 403},
 		{"other call", auth.SignFlow(testSecret, otherCall), 403},
-		{"flow not stored", auth.SignFlow(testSecret, otherSource), 480},
-		{"connection gone", auth.SignFlow(testSecret, flow), 480},
+		{"flow not stored", auth.SignFlow(testSecret, otherSource), 430},
+		{"connection gone", auth.SignFlow(testSecret, flow), 430},
 	} {
 		tx := newFakeTx()
 		s.handle(parseRequest(t, relayedInvite(t, tc.tok)), tx)

@@ -135,6 +135,7 @@ type Server struct {
 	anyIPOwn  bool // listening on an unspecified address: every IP literal may be ours
 	ready     atomic.Bool
 	draining  atomic.Bool
+	flowUse   flowUse      // flows in use by relayed set-ups, and closed by the drain (drain.go)
 	inflight  atomic.Int64 // handlers running (handle.go)
 	closeOnce sync.Once
 }
@@ -385,8 +386,15 @@ func (s *Server) shutdown(drain time.Duration) {
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	moveFlows := func() {
+		if n := s.closeIdleFlows(); n > 0 {
+			s.log.Info("sip draining: closed idle phone connections so they register elsewhere", "flows", n)
+		}
+	}
+	moveFlows()
 wait:
 	for s.liveCalls() > 0 || s.inflight.Load() > 0 {
+		moveFlows() // flows whose calls ended since
 		select {
 		case <-deadline.C:
 			s.log.Warn("sip shutdown: calls still up after shutdown_timeout; ending them",
@@ -395,6 +403,8 @@ wait:
 		case <-tick.C:
 		}
 	}
+	moveFlows() // the flows of the calls that just ended
+	s.awaitMoved(moveGrace)
 	s.log.Info("sip drained", "after", time.Since(start).Round(time.Millisecond))
 	s.b2b.shutdown(2 * time.Second) // hangs up what is left while the sockets are open
 	s.subs.close(time.Second)
