@@ -89,6 +89,10 @@ func newMediaPhone(t *testing.T, srv *server, name, ip string, fill byte) *media
 		p.record(req)
 		tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 	})
+	sv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) { // transfer progress (b2btransfer_test.go)
+		p.record(req)
+		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	})
 	sv.OnInfo(func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -96,26 +98,64 @@ func (b *b2bua) finishCall(cdr []any, result string, answered time.Time) {
 }
 
 // bridge relays RTP between the two legs until one of them ends, then hangs
-// up the other. It returns how the call ended.
-func (b *b2bua) bridge(ctx context.Context, a *uasLeg, l *uacLeg) string {
+// up the other. It returns how the call ended. With tc set, a REFER from
+// the phone's leg transfers the caller (b2btransfer.go): the bridge moves
+// to the new leg, which it then owns and ends itself; the original leg is
+// still ended by the caller of bridge.
+func (b *b2bua) bridge(ctx context.Context, a *uasLeg, l *uacLeg, tc *xferContext) string {
+	orig := l
 	br := media.NewBridge(a.sess, l.sess)
 	br.Start()
-	defer br.Stop()
+	var refers <-chan *sip.Request
+	if tc != nil {
+		refers = l.refers
+	}
+	var dialing <-chan *uacLeg
 	var end string
-	select {
-	case <-a.hungUp.ch():
-		end = "caller_hangup"
-	case <-l.hungUp.ch():
-		end = "callee_hangup"
-	case <-a.sess.Done():
-		end = "rtp_timeout"
-	case <-l.sess.Done():
-		end = "rtp_timeout"
-	case <-ctx.Done():
-		end = "shutdown"
+	for end == "" {
+		select {
+		case <-a.hungUp.ch():
+			end = "caller_hangup"
+		case <-l.hungUp.ch():
+			end = "callee_hangup"
+		case <-a.sess.Done():
+			end = "rtp_timeout"
+		case <-l.sess.Done():
+			end = "rtp_timeout"
+		case <-ctx.Done():
+			end = "shutdown"
+		case ref := <-refers:
+			refers = nil // one transfer at a time
+			dialing = b.startTransfer(tc, a, l, ref)
+		case nl := <-dialing:
+			dialing = nil
+			if nl == nil {
+				refers = l.refers
+				continue
+			}
+			br.Stop()
+			b.releaseTransferor(l) // a second End of the original leg is harmless
+			l = nl
+			refers = l.refers
+			br = media.NewBridge(a.sess, l.sess)
+			br.Start()
+		}
+	}
+	br.Stop()
+	if dialing != nil {
+		if nl := <-dialing; nl != nil {
+			nl.end(end)
+		}
 	}
 	done := make(chan struct{})
-	go func() { defer close(done); l.bye() }()
+	go func() {
+		defer close(done)
+		if l != orig {
+			l.end(end)
+		} else {
+			l.bye()
+		}
+	}()
 	a.bye()
 	<-done
 	return end

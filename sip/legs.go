@@ -312,7 +312,8 @@ type uacLeg struct {
 	tag    string
 	invite *sip.Request
 	vtx    *virtualTx
-	nested chan struct{} // closed when the plan executor has returned
+	nested chan struct{}     // closed when the plan executor has returned
+	refers chan *sip.Request // REFERs from the phone, for the bridge (b2btransfer.go)
 
 	mu        sync.Mutex
 	answered  *sip.Response // the 2xx taken
@@ -330,7 +331,7 @@ type uacLeg struct {
 func (b *b2bua) originate(plan plannedCall, from *sip.FromHeader, to sip.Uri, sess *media.Session, local media.Local) *uacLeg {
 	host, _ := b.s.localAddr("udp")
 	l := &uacLeg{b: b, callID: "b2b-" + sip.GenerateTagN(20) + "@" + host, tag: sip.GenerateTagN(16),
-		vtx: newVirtualTx(), nested: make(chan struct{})}
+		vtx: newVirtualTx(), nested: make(chan struct{}), refers: make(chan *sip.Request, 1)}
 	l.sess, l.local, l.hungUp = sess, local, newOnce()
 	l.contact = b.contact("udp")
 
@@ -439,6 +440,8 @@ func (l *uacLeg) request(req *sip.Request, tx sip.ServerTransaction) bool {
 		} else {
 			l.b.s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
 		}
+	case req.Method == sip.REFER:
+		l.onRefer(req, tx)
 	default:
 		l.inDialog(l.b.s, req, tx)
 	}

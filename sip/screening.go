@@ -77,7 +77,7 @@ func (c *call) screen(st routing.Forward) bool {
 				a.bye()
 			default:
 				runSession(ctx, a.sess)
-				end = b.bridge(ctx, a, l)
+				end = b.bridge(ctx, a, l, nil) // no transfer of a screened forward's PSTN leg
 			}
 			l.end(end)
 			b.finishCall(cdr, end, start)
