@@ -76,6 +76,11 @@ func (d *Directory) Clone() *Directory {
 		tc := *t
 		tc.Numbers = maps.Clone(t.Numbers)
 		tc.Reserved = maps.Clone(t.Reserved)
+		if t.Limits != nil {
+			l := *t.Limits
+			l.AllowCountries, l.DenyPrefixes = slices.Clone(l.AllowCountries), slices.Clone(l.DenyPrefixes)
+			tc.Limits = &l
+		}
 		tc.Users = cloneEach(t.Users, func(u User) User {
 			u.Extensions = slices.Clone(u.Extensions)
 			u.Aliases = slices.Clone(u.Aliases)

@@ -27,7 +27,9 @@ type Tenant struct {
 	ExtensionPolicy string `yaml:"extension_policy,omitempty" json:"extension_policy,omitempty"`
 	// Trunks names the tenant's own trunks (config trunks[].name), tried in
 	// this order before the provider's shared trunks (bring-your-own-carrier).
-	Trunks     []string          `yaml:"trunks,omitempty" json:"trunks,omitempty"`
+	Trunks []string `yaml:"trunks,omitempty" json:"trunks,omitempty"`
+	// Limits are the toll-fraud limits (limits.go); nil = the defaults.
+	Limits     *Limits           `yaml:"limits,omitempty" json:"limits,omitempty"`
 	Users      []*User           `yaml:"users,omitempty" json:"users,omitempty"`
 	Groups     []*Group          `yaml:"groups,omitempty" json:"groups,omitempty"`
 	Attendants []*Attendant      `yaml:"attendants,omitempty" json:"attendants,omitempty"`

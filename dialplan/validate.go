@@ -100,6 +100,7 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 	if p := t.ExtensionPolicy; p != "" && (!policyPattern.MatchString(p) || len(p) < 2 || len(p) > 8) {
 		c.add(pos{t, "extension_policy", ""}, tp+".extension_policy", "%q: want leading digits then Xs, 2-8 long (e.g. 7XXX)", p)
 	}
+	c.limits(t, tp) // limits.go
 	seenTrunk := map[string]bool{}
 	for i, name := range t.Trunks {
 		switch {

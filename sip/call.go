@@ -43,9 +43,12 @@ type call struct {
 	setupObs bool // call_setup_seconds observed
 	final    bool // the caller's transaction has a final response
 	answered *branch
-	outcome  string            // CDR/metric result
-	ended    routing.Outcome   // how the last step that ended without an answer ended
-	blf      map[string]string // dialog state reported per user key (blf.go)
+	outcome  string // CDR/metric result
+	// limitSlot: the call holds one of its tenant's concurrent_calls
+	// slots (limits.go), given back at finish or by its dialog.
+	limitSlot bool
+	ended     routing.Outcome   // how the last step that ended without an answer ended
+	blf       map[string]string // dialog state reported per user key (blf.go)
 
 	hunt     *hunt      // the trunk hunt of an Outbound/Forward step (trunk_hunt.go)
 	stepFail failAnswer // answer for a step that could send nothing; zero = 480
@@ -152,6 +155,7 @@ func (c *call) run() {
 // finish records the metrics and, for calls that never connected, the CDR.
 func (c *call) finish(callerGone bool) {
 	c.endHunt()
+	c.releaseLimit() // an answered call's dialog took the slot over
 	if c.answered == nil {
 		c.blfEnded()
 		c.s.metrics.callsActive.Dec()
@@ -189,8 +193,15 @@ func (c *call) startStep(i int) {
 			}
 			timeout = st.Timeout
 		case routing.Outbound:
+			if c.refusedByLimits(st.Number, c.callingUser()) { // limits.go
+				return
+			}
 			c.outbound(st)
 		case routing.Forward:
+			// A forward is an outbound call of the forwarding user.
+			if c.refusedByLimits(st.Number, c.forwardingUser(st)) {
+				return
+			}
 			if st.Screening {
 				// B2BUA hook: press-1 screening runs on this goroutine (screening.go).
 				if c.screen(st) {

@@ -76,11 +76,24 @@ func newCarrierCall(c *call, b *branch, res *sip.Response) *carrierCall {
 // to it exactly as to the transferor's own calls. It returns 0 or the
 // status to refuse with.
 //
-// HOOK: the tenant limits of issue 12 (concurrent_calls, outbound_per_minute,
-// international, allow_countries, deny_prefixes) are not on main yet; when
-// they land, their check goes here. Until then routing's own rules apply
-// (the trunk and caller-ID of an Outbound plan, emergency numbers).
-func (s *Server) transferAllowed(_ context.Context, _ *dialplan.View, _ routing.Call, _ routing.Plan) int {
+// The destination limits (international, allow_countries, deny_prefixes)
+// are checked here (sip/limits.go); emergency numbers always pass.
+func (s *Server) transferAllowed(_ context.Context, view *dialplan.View, _ routing.Call, plan routing.Plan) int {
+	l := dialplan.LimitsOf(view.Tenant)
+	for _, st := range plan.Steps {
+		var number string
+		switch st := st.(type) {
+		case routing.Outbound:
+			number = st.Number
+		case routing.Forward:
+			number = st.Number
+		}
+		if name := routing.CheckDestination(l, view.Tenant.CountryCode, number); number != "" && name != "" {
+			s.refused.WithLabelValues(name).Inc()
+			s.log.Info("transfer refused by limit", "tenant", view.Tenant.Domain, "limit", name)
+			return 403
+		}
+	}
 	return 0
 }
 

@@ -39,9 +39,12 @@ type dialog struct {
 	// credentials of the INVITE, repeated in the ACK of its 2xx.
 	trunk     string
 	trunkSlot bool
-	cseqBump  atomic.Uint32
-	ackAuth   sip.Header
-	adopted   bool // loaded from the dialog store (dialogstore.go)
+	// limitTenant is the tenant whose concurrent_calls slot the call
+	// holds (sip/limits.go); "" when none.
+	limitTenant string
+	cseqBump    atomic.Uint32
+	ackAuth     sip.Header
+	adopted     bool // loaded from the dialog store (dialogstore.go)
 }
 
 // dialogs tracks confirmed calls for in-dialog routing, active-call metrics
@@ -65,6 +68,9 @@ func (d *dialogs) add(c *call, b *branch, res *sip.Response, blf []dialogEvent) 
 		carrier:   newCarrierCall(c, b, res),
 	}
 	c.huntAnswered(b, dl)
+	if c.limitSlot {
+		dl.limitTenant, c.limitSlot = c.view.Tenant.Domain, false
+	}
 	dl.cdr = c.cdrFields("answered", 0)
 	d.mu.Lock()
 	if d.m == nil {

@@ -61,7 +61,12 @@ func (s *Server) invite(req *sip.Request, tx sip.ServerTransaction) {
 		plan = pinReplaces(plan, fl) // attended transfer (transfer.go)
 	}
 	s.metrics.routing.WithLabelValues(plan.Kind).Inc()
+	inboundSlot := call.Caller.Trunk != "" && dialplan.LimitsOf(view.Tenant).ConcurrentCalls > 0
+	if inboundSlot && s.refuseInboundTrunkCall(req, tx, view) { // limits.go
+		return
+	}
 	c := newCall(s, req, tx, view, call, plan)
+	c.limitSlot = inboundSlot
 	c.run()
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/location"
+	"github.com/switchboard/switchboard/security"
 	"github.com/switchboard/switchboard/sip/auth"
 )
 
@@ -61,6 +62,9 @@ type Config struct {
 	MaxActive int
 	// MaxCallAge drops a confirmed call whose BYE never came (default 12h).
 	MaxCallAge time.Duration
+	// CallLimits counts the tenants' toll-fraud limits (limits.go); nil =
+	// this instance only.
+	CallLimits CallLimiter
 	// Guard drops banned, flooding and scanning sources before parsing
 	// and refuses banned usernames (edge.go); nil = no checks.
 	Guard Guard
@@ -105,6 +109,8 @@ type Server struct {
 	auth    *auth.Authenticator
 	log     *slog.Logger
 	metrics *metrics
+	limits  CallLimiter            // toll-fraud counts (limits.go)
+	refused *prometheus.CounterVec // calls_refused_total
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -175,11 +181,16 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 		auth:     a,
 		log:      log,
 		metrics:  newMetrics(reg, counts),
+		limits:   cfg.CallLimits,
+		refused:  newRefusedMetric(reg),
 		ownHosts: map[string]bool{"localhost": true},
 		ownAddrs: map[string]bool{},
 		parser:   sip.NewParser(),
 	}
 	s.overload = newOverload(reg, &s.inflight, cfg.MaxActive)
+	if s.limits == nil {
+		s.limits = security.NewCallCounter(nil, "", cfg.MaxCallAge, log)
+	}
 	s.trunks = newTrunks(cfg.Trunks, newTrunkMetrics(reg))
 	s.resolver = cfg.Resolver
 	if s.resolver == nil {

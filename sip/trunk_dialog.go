@@ -47,6 +47,9 @@ func (s *Server) trunkReauth(ctx context.Context, pristine *sip.Request, res *si
 
 // dialogGone gives a finished call's trunk slot back.
 func (s *Server) dialogGone(dl *dialog) {
+	if dl.limitTenant != "" {
+		s.limits.Release(context.Background(), dl.limitTenant, dl.callID)
+	}
 	if dl.trunkSlot {
 		s.trunks.release(dl.trunk)
 	}

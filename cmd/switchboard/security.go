@@ -48,3 +48,12 @@ func (b bans) Bans() []admin.Ban {
 }
 
 func (b bans) Lift(ctx context.Context, src netip.Addr) (int, error) { return b.g.Lift(ctx, src) }
+
+// newCallCounter counts the tenants' toll-fraud limits, in Redis when
+// configured so that they hold across instances.
+func newCallCounter(st *stores, log *slog.Logger) *security.CallCounter {
+	if st.redis != nil {
+		return security.NewCallCounter(st.redis, st.redis.KeyPrefix(), 0, log)
+	}
+	return security.NewCallCounter(nil, "", 0, log)
+}

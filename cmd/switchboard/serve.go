@@ -89,6 +89,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}
 	guard := newGuard(cfg, st, reg, log)
 	sipCfg.Guard = guard
+	sipCfg.CallLimits = newCallCounter(st, log)
 	if len(cfg.Trunks) > 0 {
 		res, err := newResolver(cfg)
 		if err != nil {
