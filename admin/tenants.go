@@ -19,6 +19,8 @@ type tenantHeader struct {
 	ExtensionPolicy string `json:"extension_policy,omitempty"`
 	// Limits are the toll-fraud limits; null or absent = the defaults.
 	Limits *dialplan.Limits `json:"limits,omitempty"`
+	// MOH is the music on hold; null or absent = the built-in loop.
+	MOH *dialplan.MOH `json:"moh,omitempty"`
 }
 
 // tenantSummary is a tenant in GET /tenants.
@@ -32,7 +34,7 @@ type tenantSummary struct {
 
 func headerOf(t *dialplan.Tenant) tenantHeader {
 	return tenantHeader{Domain: t.Domain, Name: t.Name, MainNumber: t.MainNumber,
-		CountryCode: t.CountryCode, ExtensionPolicy: t.ExtensionPolicy, Limits: t.Limits}
+		CountryCode: t.CountryCode, ExtensionPolicy: t.ExtensionPolicy, Limits: t.Limits, MOH: t.MOH}
 }
 
 func summaryOf(t *dialplan.Tenant) tenantSummary {
@@ -105,7 +107,7 @@ func (a *API) getTenant(w http.ResponseWriter, r *http.Request) error {
 }
 
 // patchTenant changes the tenant's own fields (name, main_number,
-// country_code, extension_policy, limits) by JSON merge patch; its contents have
+// country_code, extension_policy, limits, moh) by JSON merge patch; its contents have
 // their own endpoints.
 func (a *API) patchTenant(w http.ResponseWriter, r *http.Request) error {
 	domain := r.PathValue("domain")
@@ -132,7 +134,7 @@ func (a *API) patchTenant(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("domain", "domain: a tenant's domain cannot be changed")
 		}
 		t.Name, t.MainNumber, t.CountryCode, t.ExtensionPolicy = h.Name, h.MainNumber, h.CountryCode, h.ExtensionPolicy
-		t.Limits = h.Limits
+		t.Limits, t.MOH = h.Limits, h.MOH
 		if t.ExtensionPolicy == "" {
 			t.ExtensionPolicy = dialplan.DefaultExtensionPolicy
 			h.ExtensionPolicy = t.ExtensionPolicy

@@ -81,6 +81,10 @@ func (d *Directory) Clone() *Directory {
 			l.AllowCountries, l.DenyPrefixes = slices.Clone(l.AllowCountries), slices.Clone(l.DenyPrefixes)
 			tc.Limits = &l
 		}
+		if t.MOH != nil {
+			m := *t.MOH
+			tc.MOH = &m
+		}
 		tc.Users = cloneEach(t.Users, func(u User) User {
 			u.Extensions = slices.Clone(u.Extensions)
 			u.Aliases = slices.Clone(u.Aliases)

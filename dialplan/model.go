@@ -29,7 +29,10 @@ type Tenant struct {
 	// this order before the provider's shared trunks (bring-your-own-carrier).
 	Trunks []string `yaml:"trunks,omitempty" json:"trunks,omitempty"`
 	// Limits are the toll-fraud limits (limits.go); nil = the defaults.
-	Limits     *Limits           `yaml:"limits,omitempty" json:"limits,omitempty"`
+	Limits *Limits `yaml:"limits,omitempty" json:"limits,omitempty"`
+	// MOH is what callers the engine holds hear (moh.go); nil = the
+	// built-in loop.
+	MOH        *MOH              `yaml:"moh,omitempty" json:"moh,omitempty"`
 	Users      []*User           `yaml:"users,omitempty" json:"users,omitempty"`
 	Groups     []*Group          `yaml:"groups,omitempty" json:"groups,omitempty"`
 	Attendants []*Attendant      `yaml:"attendants,omitempty" json:"attendants,omitempty"`
@@ -130,6 +133,9 @@ type Attendant struct {
 	Timeout         Duration          `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	Retries         int               `yaml:"retries,omitempty" json:"retries,omitempty"`
 	Fallback        string            `yaml:"fallback,omitempty" json:"fallback,omitempty"`
+	// Wait is what the caller hears while the chosen target rings:
+	// ringback (the default, "") or music (the tenant's music on hold).
+	Wait string `yaml:"wait,omitempty" json:"wait,omitempty"`
 }
 
 // TargetKind names what a Target points at.

@@ -101,6 +101,7 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 		c.add(pos{t, "extension_policy", ""}, tp+".extension_policy", "%q: want leading digits then Xs, 2-8 long (e.g. 7XXX)", p)
 	}
 	c.limits(t, tp) // limits.go
+	c.moh(t, tp)    // moh.go
 	seenTrunk := map[string]bool{}
 	for i, name := range t.Trunks {
 		switch {
@@ -354,6 +355,7 @@ func (c *checker) attendant(x *tenantIndex, a *Attendant, ap string) {
 	if a.Fallback != "" {
 		c.target(x, pos{a, "fallback", ""}, ap+".fallback", a.Fallback)
 	}
+	c.wait(a, ap) // moh.go
 }
 
 func (c *checker) numbers(x *tenantIndex, t *Tenant, tp, dom string, direct map[string]string) {

@@ -210,6 +210,10 @@ func (s *Session) target() netip.AddrPort {
 	return s.rem.neg.RemoteRTP
 }
 
+// Negotiated returns the latest negotiation (SetRemote): a bridge reads
+// OnHold from it after a re-INVITE.
+func (s *Session) Negotiated() Negotiated { return s.negotiated() }
+
 func (s *Session) negotiated() Negotiated {
 	s.remoteMu.Lock()
 	defer s.remoteMu.Unlock()
