@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/dialplan"
-	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/routing"
 	"github.com/switchboard/switchboard/sip"
 )
@@ -51,7 +50,7 @@ func (a *Apps) attendant(ctx context.Context, c *sip.Call, st routing.Attendant)
 		if vm, ok := plan.Steps[0].(routing.Voicemail); ok {
 			return a.deposit(ctx, c, vm)
 		}
-		return a.transfer(ctx, c, plan, t)
+		return a.transfer(ctx, c, plan, t, menu)
 	}
 }
 
@@ -166,10 +165,11 @@ func collectExtension(ctx context.Context, l *sip.Leg, first byte, exts map[stri
 }
 
 // transfer places the call to the chosen target while the caller hears
-// ringback, and bridges the two on answer. When nobody answers the caller
+// ringback (or the music on hold: menu's wait), and bridges the two on
+// answer. When nobody answers the caller
 // hears "goodbye" and is hung up.
-func (a *Apps) transfer(ctx context.Context, c *sip.Call, plan routing.Plan, t dialplan.Target) string {
-	ringback := c.Play(ctx, media.Ringback)
+func (a *Apps) transfer(ctx context.Context, c *sip.Call, plan routing.Plan, t dialplan.Target, menu *dialplan.Attendant) string {
+	ringback := c.Play(ctx, a.waitSource(c.View, menu))
 	out, code, err := c.Dial(ctx, plan, t.ID)
 	ringback.Stop()
 	switch {

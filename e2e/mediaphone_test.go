@@ -59,6 +59,8 @@ type mediaPhone struct {
 	// the ACK (RFC 3264 late offer).
 	lateOffer atomic.Bool
 	mute      atomic.Bool // never stream audio (an RTP-silent peer)
+	// tap, when set, sees every RTP packet received (moh_test.go).
+	tap atomic.Pointer[func(*rtp.Packet)]
 }
 
 func newMediaPhone(t *testing.T, srv *server, name, ip string, fill byte) *mediaPhone {
@@ -188,6 +190,9 @@ func (p *mediaPhone) readRTP() {
 		var pkt rtp.Packet
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
+		}
+		if f := p.tap.Load(); f != nil {
+			(*f)(&pkt)
 		}
 		p.mu.Lock()
 		p.rxPT[pkt.PayloadType]++

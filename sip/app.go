@@ -190,7 +190,7 @@ func (c *Call) Dial(ctx context.Context, plan routing.Plan, user string) (*Outbo
 // then hangs up the other. It returns how the call ended: caller_hangup,
 // callee_hangup, rtp_timeout or shutdown.
 func (c *Call) Bridge(ctx context.Context, out *Outbound) string {
-	return c.b.bridge(ctx, c.uas, out.l, &xferContext{view: c.View, caller: c.Caller})
+	return c.b.bridge(ctx, c.uas, out.l, &xferContext{view: c.View, caller: c.Caller}, c.b.holdMusic(c.View))
 }
 
 // ResultFor names the outcome of a final status code, as the calls_total

@@ -102,10 +102,9 @@ func (b *b2bua) finishCall(cdr []any, result string, answered time.Time) {
 // the phone's leg transfers the caller (b2btransfer.go): the bridge moves
 // to the new leg, which it then owns and ends itself; the original leg is
 // still ended by the caller of bridge.
-func (b *b2bua) bridge(ctx context.Context, a *uasLeg, l *uacLeg, tc *xferContext) string {
+func (b *b2bua) bridge(ctx context.Context, a *uasLeg, l *uacLeg, tc *xferContext, moh media.Source) string {
 	orig := l
-	br := media.NewBridge(a.sess, l.sess)
-	br.Start()
+	br := newBridged(ctx, a.sess, l.sess, moh) // hold.go: music while one side holds
 	var refers <-chan *sip.Request
 	if tc != nil {
 		refers = l.refers
@@ -124,6 +123,10 @@ func (b *b2bua) bridge(ctx context.Context, a *uasLeg, l *uacLeg, tc *xferContex
 			end = "rtp_timeout"
 		case <-ctx.Done():
 			end = "shutdown"
+		case <-a.renegotiations():
+			br.apply()
+		case <-l.renegotiations():
+			br.apply()
 		case ref := <-refers:
 			refers = nil // one transfer at a time
 			dialing = b.startTransfer(tc, a, l, ref)
@@ -133,15 +136,13 @@ func (b *b2bua) bridge(ctx context.Context, a *uasLeg, l *uacLeg, tc *xferContex
 				refers = l.refers
 				continue
 			}
-			br.Stop()
 			b.releaseTransferor(l) // a second End of the original leg is harmless
 			l = nl
 			refers = l.refers
-			br = media.NewBridge(a.sess, l.sess)
-			br.Start()
+			br.swap(l.sess)
 		}
 	}
-	br.Stop()
+	br.stop()
 	if dialing != nil {
 		if nl := <-dialing; nl != nil {
 			nl.end(end)

@@ -47,6 +47,7 @@ type mediaLeg struct {
 	local   media.Local
 	hungUp  once // the peer sent BYE
 	contact sip.Header
+	reneg   chan struct{} // hold.go
 }
 
 // inDialog answers the requests a peer sends inside one of our dialogs:
@@ -79,6 +80,7 @@ func (m *mediaLeg) inDialog(s *Server, req *sip.Request, tx sip.ServerTransactio
 			return
 		}
 		m.sess.SetRemote(neg)
+		m.renegotiated() // a bridge looks at the hold state again (hold.go)
 		res := sip.NewResponseFromRequest(req, 200, "OK", answer)
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		res.AppendHeader(m.contact)

@@ -65,6 +65,7 @@ func (c *call) screen(st routing.Forward) bool {
 		a.answerCall()
 		c.handOff()
 		cdr := append(c.cdrFields("answered", 0), "screening", result)
+		moh := b.holdMusic(c.view)
 		b.goCall("screening", func(ctx context.Context) {
 			start := time.Now()
 			defer a.close()
@@ -77,7 +78,7 @@ func (c *call) screen(st routing.Forward) bool {
 				a.bye()
 			default:
 				runSession(ctx, a.sess)
-				end = b.bridge(ctx, a, l, nil) // no transfer of a screened forward's PSTN leg
+				end = b.bridge(ctx, a, l, nil, moh) // no transfer of a screened forward's PSTN leg
 			}
 			l.end(end)
 			b.finishCall(cdr, end, start)
