@@ -86,29 +86,9 @@ func newCarrier(t *testing.T, name, ip, transport string, b carrierBehaviour) *c
 		}
 	})
 	sv.OnRegister(c.onRegister)
-	var opts []sipgo.ClientOption
-	switch transport {
-	case "UDP":
-		pc, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.addr = pc.LocalAddr().String()
-		go sv.ServeUDP(pc)
-		opts = append(opts, sipgo.WithClientAddr(c.addr), sipgo.WithClientConnectionAddr(c.addr))
-		waitUntil(t, 2*time.Second, "carrier UDP listener", func() bool {
-			conn, err := ua.TransportLayer().GetConnection("udp", c.addr)
-			return err == nil && conn != nil
-		})
-	case "TCP":
-		ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.addr = ln.Addr().String()
-		go sv.ServeTCP(ln)
-		opts = append(opts, sipgo.WithClientHostname(ip))
-	}
+	l := listenSIP(t, ip, transport)
+	c.addr = l.addr
+	opts := l.serve(t, ua, sv)
 	if c.client, err = sipgo.NewClient(ua, opts...); err != nil {
 		t.Fatal(err)
 	}

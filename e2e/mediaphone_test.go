@@ -98,17 +98,9 @@ func newMediaPhone(t *testing.T, srv *server, name, ip string, fill byte) *media
 	sv.OnInfo(func(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
-	pc, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = pc.LocalAddr().String()
-	go sv.ServeUDP(pc)
-	waitUntil(t, 2*time.Second, "UDP listener up", func() bool {
-		c, err := ua.TransportLayer().GetConnection("udp", p.addr)
-		return err == nil && c != nil
-	})
-	if p.client, err = sipgo.NewClient(ua, sipgo.WithClientAddr(p.addr), sipgo.WithClientConnectionAddr(p.addr)); err != nil {
+	l := listenSIP(t, ip, "UDP")
+	p.addr = l.addr
+	if p.client, err = sipgo.NewClient(ua, l.serve(t, ua, sv)...); err != nil {
 		t.Fatal(err)
 	}
 	if p.rtp, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)}); err != nil {

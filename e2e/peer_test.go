@@ -89,34 +89,9 @@ func newPeer(t *testing.T, srv *server, name, ip, transport string) *peer {
 		}
 		tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 	})
-	var opts []sipgo.ClientOption
-	switch transport {
-	case "UDP":
-		pc, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.addr = pc.LocalAddr().String()
-		go sv.ServeUDP(pc)
-		// Send from the listening socket: the proxy reaches a phone at the
-		// flow it registered from.
-		opts = append(opts, sipgo.WithClientAddr(p.addr), sipgo.WithClientConnectionAddr(p.addr))
-		waitUntil(t, 2*time.Second, "UDP listener up", func() bool {
-			c, err := ua.TransportLayer().GetConnection("udp", p.addr)
-			return err == nil && c != nil
-		})
-	case "TCP":
-		ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.addr = ln.Addr().String()
-		go sv.ServeTCP(ln)
-		// Requests to the phone come back over its own connection.
-		opts = append(opts, sipgo.WithClientHostname(ip))
-	default:
-		t.Fatalf("transport %q", transport)
-	}
+	l := listenSIP(t, ip, transport)
+	p.addr = l.addr
+	opts := l.serve(t, ua, sv)
 	p.client, err = sipgo.NewClient(ua, opts...)
 	if err != nil {
 		t.Fatal(err)
