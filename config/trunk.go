@@ -22,6 +22,10 @@ type Trunk struct {
 	Address string `yaml:"address"`
 	// Transport is udp, tcp or tls; "" = what NAPTR offers, else udp.
 	Transport string `yaml:"transport"`
+	// TLSCA is a PEM file of CA certificates the carrier's certificate may
+	// chain to when transport is tls, besides the system roots (a carrier
+	// with a private CA); "" = the system roots only.
+	TLSCA string `yaml:"tls_ca" config:"path"`
 	// Username and PasswordFile are the digest credentials answered to the
 	// carrier's 401/407 (and used to register). The password is the file's
 	// content with surrounding space trimmed.
@@ -123,6 +127,12 @@ func (v *validator) trunks() {
 		}
 		if t.Transport != "" && !slices.Contains(TrunkTransports, t.Transport) {
 			v.add(p+".transport", "unknown transport %q (want udp, tcp or tls)", t.Transport)
+		}
+		if t.TLSCA != "" {
+			if t.Transport != "tls" {
+				v.add(p+".tls_ca", "set but transport is %q, not tls", t.Transport)
+			}
+			v.caFile(p+".tls_ca", t.TLSCA) // tlscheck.go
 		}
 		for j, s := range t.InboundFrom {
 			if _, err := parsePrefix(s); err != nil {

@@ -64,6 +64,9 @@ func (v *validator) sip() {
 	if needTLS != "" || s.TLS.Cert != "" || s.TLS.Key != "" {
 		v.file("sip.tls.cert", s.TLS.Cert, needTLS)
 		v.file("sip.tls.key", s.TLS.Key, needTLS)
+		if s.TLS.Cert != "" && s.TLS.Key != "" && exists(s.TLS.Cert) && exists(s.TLS.Key) {
+			v.tlsPair(s.TLS.Cert, s.TLS.Key, s.Advertise, time.Now()) // tlscheck.go
+		}
 	}
 	if s.Advertise != "" {
 		if err := checkAdvertise(s.Advertise); err != nil {
@@ -99,6 +102,11 @@ func (v *validator) sip() {
 	if s.UDPReadBuffer < 0 {
 		v.add("sip.udp_read_buffer", "must not be negative, got %d", s.UDPReadBuffer)
 	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // file checks that the file at path, named by field, is set when required

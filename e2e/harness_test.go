@@ -80,6 +80,8 @@ type options struct {
 	Shutdown       string // shutdown_timeout; default 5s
 	Security       string // YAML of the security: section; "" = defaults
 	Extra          string // YAML appended to the config (trunks:, dns: of the trunk tests)
+	Listen         string // more sip.listen items, quoted YAML: `"tls://…", "wss://…"`
+	SIP            string // YAML lines appended inside the sip: section (two-space indented)
 }
 
 // server is one running switchboard process.
@@ -123,6 +125,12 @@ directory: directory.yaml
 log: {level: info, format: json}
 shutdown_timeout: %[4]s
 `, addr, opt.MinExpires, opt.DefaultExpires, opt.Shutdown)
+	if opt.Listen != "" {
+		cfg = strings.Replace(cfg, `"]`+"\n", `", `+opt.Listen+"]\n", 1)
+	}
+	if opt.SIP != "" {
+		cfg = strings.Replace(cfg, "  max_expires: 2h\n", "  max_expires: 2h\n"+opt.SIP, 1)
+	}
 	if opt.Keepalive != "" {
 		cfg = strings.Replace(cfg, "  max_expires: 2h\n", "  max_expires: 2h\n  keepalive: "+opt.Keepalive+"\n", 1)
 	}

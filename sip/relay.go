@@ -84,7 +84,7 @@ func parseInstance(id string) (instanceAddr, bool) {
 }
 
 // instanceID is this instance's identity once the sockets are bound:
-// Config.Instance when set, else the first listener's transport and
+// Config.Instance when set, else the first UDP or TCP listener's transport and
 // address when it is a specific IP (the address other instances reach it
 // at), else the advertised address with the first listener's transport
 // (and its port when the advertised one has none). "" when neither is
@@ -94,10 +94,14 @@ func (s *Server) instanceID() string {
 	if s.cfg.Instance != "" {
 		return s.cfg.Instance
 	}
-	if len(s.bound) == 0 {
+	// Instances relay to each other over udp or tcp only: the first of
+	// those listeners names this one (a tls:// or ws:// listener first in
+	// the list is skipped).
+	i := slices.IndexFunc(s.bound, func(b boundAddr) bool { return b.network == "udp" || b.network == "tcp" })
+	if i < 0 {
 		return ""
 	}
-	first := s.bound[0]
+	first := s.bound[i]
 	id := first.network + ":" + net.JoinHostPort(first.host, strconv.Itoa(first.port))
 	if _, ok := parseInstance(id); ok {
 		return id

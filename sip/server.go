@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,17 +26,20 @@ import (
 
 // Listener is one transport address to serve, e.g. {"udp", "127.0.0.1:5060"}.
 type Listener struct {
-	Network string // udp or tcp
+	Network string // udp, tcp, tls, ws or wss
 	Addr    string // host:port; port 0 picks a free one
 }
 
 // Config is what the SIP server needs from the configuration file.
 type Config struct {
-	Listen         []Listener
-	Advertise      string // host[:port] for Via/Contact; default: the first listener
-	Realm          string // digest realm; "" = the tenant's domain
-	DefaultTenant  string // tenant for requests addressed to the server's own IP or host
-	AuthAlgorithms []auth.Algorithm
+	Listen        []Listener
+	Advertise     string // host[:port] for Via/Contact; default: the first listener
+	Realm         string // digest realm; "" = the tenant's domain
+	DefaultTenant string // tenant for requests addressed to the server's own IP or host
+	// TLSCert and TLSKey are the PEM files of the tls:// and wss://
+	// listeners' certificate, reloaded when they change (tlscert.go).
+	TLSCert, TLSKey string
+	AuthAlgorithms  []auth.Algorithm
 	// NonceSecret is the HMAC key digest nonces are signed with (at least
 	// auth.MinSecretLen bytes). Instances sharing a store must share it so a
 	// challenge from one is answered to another; nil = a random key.
@@ -137,6 +141,8 @@ type Server struct {
 	fast      []*udpListener // the UDP sockets as the fast path sees them
 	fastOnce  sync.Once
 	tcp       []net.Listener
+	streams   []*streamListener // tls, ws, wss (streams.go)
+	certs     *certStore        // nil without sip.tls (tlscert.go)
 	ownHosts  map[string]bool
 	anyIPOwn  bool // listening on an unspecified address: every IP literal may be ours
 	ready     atomic.Bool
@@ -196,7 +202,17 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 	if s.resolver == nil {
 		s.resolver = defaultResolver(log)
 	}
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if s.certs, err = newCertStore(cfg.TLSCert, cfg.TLSKey, reg, log); err != nil {
+			return nil, err
+		}
+	}
+	clientTLS, err := s.clientTLSConfig()
+	if err != nil {
+		return nil, err
+	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgenTLSConfig(clientTLS),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(s.readFilter)),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerLogger(log),
@@ -269,9 +285,25 @@ func (s *Server) Listen() error {
 			}
 			s.tcp = append(s.tcp, ln)
 			s.addOwn("tcp", ln.Addr().String())
+		case "tls", "ws", "wss":
+			var conf *tls.Config
+			if l.Network != "ws" {
+				if s.certs == nil {
+					s.closeSockets()
+					return fmt.Errorf("listen %s://%s: sip.tls.cert and sip.tls.key are required", l.Network, l.Addr)
+				}
+				conf = s.serverTLSConfig()
+			}
+			ln, err := net.Listen("tcp", l.Addr)
+			if err != nil {
+				s.closeSockets()
+				return fmt.Errorf("listen %s %s: %w", l.Network, l.Addr, err)
+			}
+			s.streams = append(s.streams, newStreamListener(l.Network, ln, conf, s.admitConn))
+			s.addOwn(l.Network, ln.Addr().String())
 		default:
 			s.closeSockets()
-			return fmt.Errorf("listen %s://%s: transport not supported yet", l.Network, l.Addr)
+			return fmt.Errorf("listen %s://%s: unknown transport", l.Network, l.Addr)
 		}
 	}
 	if s.cfg.Advertise != "" {
@@ -315,6 +347,9 @@ func (s *Server) Addrs() []string {
 	for _, ln := range s.tcp {
 		out = append(out, "tcp://"+ln.Addr().String())
 	}
+	for _, ln := range s.streams {
+		out = append(out, ln.network+"://"+ln.Addr().String())
+	}
 	return out
 }
 
@@ -325,12 +360,23 @@ func (s *Server) Ready() bool { return s.ready.Load() && !s.draining.Load() }
 // shuts down: new requests get 503, in-flight handlers get up to drain to
 // finish, then the sockets and the sipgo stack close.
 func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
-	errc := make(chan error, len(s.udp)+len(s.tcp))
+	errc := make(chan error, len(s.udp)+len(s.tcp)+len(s.streams))
 	for _, pc := range s.udp {
 		go func() { errc <- s.srv.ServeUDP(pc) }()
 	}
 	for _, ln := range s.tcp {
 		go func() { errc <- s.srv.ServeTCP(ln) }()
+	}
+	for _, ln := range s.streams {
+		ln.run()
+		serve := map[string]func(net.Listener) error{"tls": s.srv.ServeTLS, "ws": s.srv.ServeWS, "wss": s.srv.ServeWSS}[ln.network]
+		go func() { errc <- serve(ln) }()
+	}
+	if s.certs != nil {
+		certCtx, stopCerts := context.WithCancel(ctx)
+		certDone := make(chan struct{})
+		go func() { defer close(certDone); s.certs.run(certCtx) }()
+		defer func() { stopCerts(); <-certDone }()
 	}
 	s.ready.Store(true)
 	s.log.Info("sip listening", "addrs", s.Addrs(), "instance", s.instance)
@@ -448,6 +494,9 @@ func (s *Server) closeSockets() {
 		pc.Close()
 	}
 	for _, ln := range s.tcp {
+		ln.Close()
+	}
+	for _, ln := range s.streams {
 		ln.Close()
 	}
 }

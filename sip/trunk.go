@@ -20,6 +20,9 @@ type Trunk struct {
 	// Address is host[:port] or a DNS name resolved per RFC 3263.
 	Address   string
 	Transport string // udp, tcp, tls; "" = NAPTR's choice, else udp
+	// TLSCA is a PEM file of CA certificates the carrier's TLS certificate
+	// may chain to, besides the system roots; "" = system roots only.
+	TLSCA string
 	// Username and Password answer the carrier's 401/407 challenges.
 	Username, Password string
 	Register           bool

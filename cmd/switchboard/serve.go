@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -149,6 +152,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	g.Go(func() error { return guard.Run(storeCtx) }) // bans outlive the drain, like the stores
 	g.Go(func() error { return mwi.Run(storeCtx) })
 	g.Go(func() error { return httpSrv.Serve(httpCtx, 5*time.Second) })
+	g.Go(func() error { reloadOnHUP(httpCtx, sipSrv); return nil }) // ends with SIP, like HTTP
 	log.Info("switchboard started", "sip", sipSrv.Addrs(), "http", httpSrv.Addr(), "version", version())
 	if err := g.Wait(); err != nil {
 		log.Error("switchboard stopped", "error", err)
@@ -186,6 +190,8 @@ func sipConfig(cfg config.Config) (sip.Config, error) {
 		Advertise:      cfg.SIP.Advertise,
 		Realm:          cfg.SIP.Realm,
 		DefaultTenant:  cfg.SIP.DefaultTenant,
+		TLSCert:        cfg.SIP.TLS.Cert,
+		TLSKey:         cfg.SIP.TLS.Key,
 		MinExpires:     cfg.SIP.MinExpires,
 		MaxExpires:     cfg.SIP.MaxExpires,
 		DefaultExpires: cfg.SIP.DefaultExpires,
@@ -268,5 +274,22 @@ func tuneGC(environ []string) {
 	}
 	if limit {
 		debug.SetMemoryLimit(memoryLimit(cgroupMemoryMax()))
+	}
+}
+
+// reloadOnHUP reloads the TLS certificate on every SIGHUP until ctx ends
+// (without it SIGHUP would end the process). A certificate that fails to
+// load keeps the old one; the SIP server logs why.
+func reloadOnHUP(ctx context.Context, s *sip.Server) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			_ = s.ReloadCertificates()
+		}
 	}
 }

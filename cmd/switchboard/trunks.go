@@ -28,7 +28,7 @@ func sipTrunks(cfg config.Config) ([]sip.Trunk, error) {
 			return nil, err
 		}
 		out = append(out, sip.Trunk{
-			Name: t.Name, Address: t.Address, Transport: t.Transport,
+			Name: t.Name, Address: t.Address, Transport: t.Transport, TLSCA: t.TLSCA,
 			Username: t.Username, Password: pw,
 			Register: t.Register, RegisterExpires: t.RegisterExpires,
 			InboundFrom: t.Prefixes(), Priority: t.Priority, Weight: t.Weight,
