@@ -16,13 +16,14 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// tlsEnv is a server with a tls:// listener (and wss:// when asked) whose
+// tlsEnv is a server with a tls:// listener (and wss://, ws:// when asked) whose
 // certificate a test CA issued.
 type tlsEnv struct {
 	srv       *server
 	ca        *testCA
 	tlsAddr   string
 	wsAddr    string // wss:// host:port, "" when not asked
+	plainWS   string // ws:// host:port, with wsAddr
 	cert, key string
 }
 
@@ -35,7 +36,8 @@ func newTLSEnv(t *testing.T, wss bool, opt options) *tlsEnv {
 	opt.Listen = fmt.Sprintf("%q", "tls://"+e.tlsAddr)
 	if wss {
 		e.wsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-		opt.Listen += fmt.Sprintf(", %q", "wss://"+e.wsAddr)
+		e.plainWS = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+		opt.Listen += fmt.Sprintf(", %q, %q", "wss://"+e.wsAddr, "ws://"+e.plainWS)
 	}
 	opt.SIP += fmt.Sprintf("  tls: {cert: %q, key: %q}\n", e.cert, e.key)
 	e.srv = start(t, opt)
