@@ -39,7 +39,20 @@ type MWI struct {
 	log     *slog.Logger
 	changes chan mailbox.Box
 	n       Notifier
+	dev     Devices // set by Unsolicited
 }
+
+// Devices sends NOTIFYs outside any subscription (sip.Server).
+type Devices interface {
+	HasSubscription(pkg, key string) bool
+	NotifyDevices(ctx context.Context, tenant, user, pkg, contentType string, body []byte) int
+}
+
+// Unsolicited makes every mailbox change also send an unsolicited NOTIFY
+// to the registered devices of each user who sees that mailbox but has no
+// message-summary subscription here (voicemail.unsolicited_mwi): phones
+// configured to light their lamp without subscribing. Call before Run.
+func (m *MWI) Unsolicited(d Devices) { m.dev = d }
 
 // NewMWI returns the lamps of dir's users over mail; Attach connects it to
 // sip, Run delivers the changes.
@@ -94,8 +107,40 @@ func (m *MWI) changed(ctx context.Context, b mailbox.Box) {
 		return
 	}
 	for _, id := range m.watchers(ctx, b) {
-		m.n.Notify(ctx, EventMessageSummary, b.Tenant+"/"+id, nil)
+		key := b.Tenant + "/" + id
+		m.n.Notify(ctx, EventMessageSummary, key, nil)
+		if m.dev != nil && !m.dev.HasSubscription(EventMessageSummary, key) {
+			m.unsolicited(ctx, b.Tenant, id)
+		}
 	}
+}
+
+// unsolicited sends a user's lamp state to its registered devices. The
+// Message-Account is the user's first extension (what *97 reaches), else
+// its id.
+func (m *MWI) unsolicited(ctx context.Context, tenant, id string) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	view, err := m.dir.Tenant(ctx, tenant)
+	if err != nil {
+		m.log.Warn("unsolicited MWI: tenant lookup failed", "tenant", tenant, "error", err)
+		return
+	}
+	u, ok := view.User(id)
+	if !ok {
+		return
+	}
+	c, err := m.Counts(ctx, view, id)
+	if err != nil {
+		m.log.Warn("unsolicited MWI: counts failed", "tenant", tenant, "error", err)
+		return
+	}
+	account := id
+	if len(u.Extensions) > 0 {
+		account = u.Extensions[0]
+	}
+	m.dev.NotifyDevices(ctx, tenant, id, EventMessageSummary, "application/simple-message-summary",
+		Summary(c, "sip:"+account+"@"+tenant))
 }
 
 // watchers are the users whose lamp shows mailbox b.

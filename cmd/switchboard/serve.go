@@ -109,6 +109,9 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}
 	mwi := apps.NewMWI(store, st.mail, log)
 	mwi.Attach(sipSrv, reg)
+	if cfg.Voicemail.UnsolicitedMWI {
+		mwi.Unsolicited(sipSrv)
+	}
 	if err := sipSrv.Listen(); err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
