@@ -224,39 +224,17 @@ func (ts *trunks) byFlow(source string, now time.Time) (Trunk, bool) {
 	return Trunk{}, false
 }
 
-// TrunkStatus is one trunk's state for the admin API (GET /api/v1/trunks).
-type TrunkStatus struct {
-	Name              string    `json:"name"`
-	Address           string    `json:"address"`
-	Transport         string    `json:"transport,omitempty"`
-	Priority          int       `json:"priority"`
-	Weight            int       `json:"weight"`
-	Private           bool      `json:"private,omitempty"`
-	Up                bool      `json:"up"`
-	Reason            string    `json:"reason,omitempty"` // why it is not taking calls: down, retry_after
-	CallsActive       int       `json:"calls_active"`
-	MaxCalls          int       `json:"max_calls,omitempty"`
-	Probe             string    `json:"probe,omitempty"`
-	LastProbe         time.Time `json:"last_probe,omitzero"`
-	ProbeError        string    `json:"probe_error,omitempty"`
-	Register          bool      `json:"register,omitempty"`
-	Registered        bool      `json:"registered"`
-	RegisteredWith    string    `json:"registered_with,omitempty"`
-	RegistrationUntil time.Time `json:"registration_until,omitzero"`
-	RegisterError     string    `json:"register_error,omitempty"`
-}
-
 // Trunks reports every trunk's state, in config order.
-func (s *Server) Trunks() []TrunkStatus {
+func (s *Server) Trunks() []trunk.Status {
 	ts := s.trunks
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	now := time.Now()
-	out := make([]TrunkStatus, 0, len(ts.order))
+	out := make([]trunk.Status, 0, len(ts.order))
 	for _, name := range ts.order {
 		st := ts.byName[name]
 		up, why := st.health.Usable(now)
-		s := TrunkStatus{Name: name, Address: st.cfg.Address, Transport: st.cfg.Transport, Priority: st.cfg.Priority,
+		s := trunk.Status{Name: name, Address: st.cfg.Address, Transport: st.cfg.Transport, Priority: st.cfg.Priority,
 			Weight: st.cfg.Weight, Private: st.cfg.Private, Up: up, Reason: why, CallsActive: st.active,
 			MaxCalls: st.cfg.MaxCalls, LastProbe: st.lastProbe, ProbeError: st.probeError, Register: st.cfg.Register}
 		if st.cfg.Probe > 0 {

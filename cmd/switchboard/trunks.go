@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/switchboard/switchboard/admin"
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/resolve"
 	"github.com/switchboard/switchboard/sip"
@@ -46,15 +45,4 @@ func newResolver(cfg config.Config) (*resolve.Resolver, error) {
 		return nil, fmt.Errorf("dns: %w", err)
 	}
 	return r, nil
-}
-
-// trunkStatus adapts the SIP server's trunk state to admin.Trunks.
-type trunkStatus struct{ s *sip.Server }
-
-func (t trunkStatus) Trunks() []admin.Trunk {
-	var out []admin.Trunk
-	for _, s := range t.s.Trunks() {
-		out = append(out, admin.Trunk(s))
-	}
-	return out
 }
