@@ -143,6 +143,7 @@ type Server struct {
 	tcp       []net.Listener
 	streams   []*streamListener // tls, ws, wss (streams.go)
 	certs     *certStore        // nil without sip.tls (tlscert.go)
+	trunkTLS  *trunkTLS         // carrier TLS connections; nil without trunks (trunk_tls.go)
 	ownHosts  map[string]bool
 	anyIPOwn  bool // listening on an unspecified address: every IP literal may be ours
 	ready     atomic.Bool
@@ -204,6 +205,11 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 	}
 	if cfg.TLSCert != "" || cfg.TLSKey != "" {
 		if s.certs, err = newCertStore(cfg.TLSCert, cfg.TLSKey, reg, log); err != nil {
+			return nil, err
+		}
+	}
+	if len(cfg.Trunks) > 0 {
+		if s.trunkTLS, err = newTrunkTLS(cfg.Trunks, s.tlsAddr); err != nil {
 			return nil, err
 		}
 	}
@@ -360,7 +366,7 @@ func (s *Server) Ready() bool { return s.ready.Load() && !s.draining.Load() }
 // shuts down: new requests get 503, in-flight handlers get up to drain to
 // finish, then the sockets and the sipgo stack close.
 func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
-	errc := make(chan error, len(s.udp)+len(s.tcp)+len(s.streams))
+	errc := make(chan error, len(s.udp)+len(s.tcp)+len(s.streams)+1)
 	for _, pc := range s.udp {
 		go func() { errc <- s.srv.ServeUDP(pc) }()
 	}
@@ -371,6 +377,9 @@ func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 		ln.run()
 		serve := map[string]func(net.Listener) error{"tls": s.srv.ServeTLS, "ws": s.srv.ServeWS, "wss": s.srv.ServeWSS}[ln.network]
 		go func() { errc <- serve(ln) }()
+	}
+	if s.trunkTLS != nil {
+		go func() { errc <- s.srv.ServeTLS(s.trunkTLS.adopt) }()
 	}
 	if s.certs != nil {
 		certCtx, stopCerts := context.WithCancel(ctx)
@@ -499,6 +508,20 @@ func (s *Server) closeSockets() {
 	for _, ln := range s.streams {
 		ln.Close()
 	}
+	if s.trunkTLS != nil {
+		s.trunkTLS.adopt.Close()
+	}
+}
+
+// tlsAddr is the first tls:// listener's address, else an unspecified
+// one (sipgo then puts the connection's own port in the Via).
+func (s *Server) tlsAddr() net.Addr {
+	for _, ln := range s.streams {
+		if ln.network == "tls" {
+			return ln.Addr()
+		}
+	}
+	return &net.TCPAddr{IP: net.IPv4zero}
 }
 
 // isOwnHost reports whether a request-URI or To host names this server rather

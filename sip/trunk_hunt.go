@@ -119,6 +119,10 @@ func (c *call) huntSend(auth sip.Header) bool {
 	h := c.hunt
 	tr := h.tr
 	user := trunk.FormatNumber(h.number, tr.NumberFormat, c.view.Tenant.CountryCode)
+	if err := c.s.trunkConn(c.ctx, tr, h.target); err != nil { // trunk_tls.go
+		c.s.log.Warn("trunk unreachable over tls", "trunk", tr.Name, "error", err)
+		return false
+	}
 	b := c.fork("sip:"+user+"@"+uriHost(tr.Address), h.target.Addr, h.target.Transport, h.label+" "+tr.Name, func(r *sip.Request) {
 		if h.edit != nil {
 			h.edit(r, tr)

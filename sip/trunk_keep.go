@@ -177,6 +177,10 @@ func (s *Server) registerAt(ctx context.Context, reg *trunkRegistration, tg reso
 			req.AppendHeader(auth)
 		}
 		tctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+		if err := s.trunkConn(tctx, reg.t, tg); err != nil { // trunk_tls.go
+			cancel()
+			return "", 0, err
+		}
 		res, err := s.client.Do(tctx, req, sipgo.ClientRequestAddVia)
 		cancel()
 		if err != nil {
@@ -295,6 +299,9 @@ func (s *Server) probeOnce(ctx context.Context, t Trunk, callID string, cseq uin
 	defer cancel()
 	targets, err := s.resolver.Resolve(pctx, t.Address, t.Transport)
 	if err != nil {
+		return err
+	}
+	if err := s.trunkConn(pctx, t, targets[0]); err != nil { // trunk_tls.go
 		return err
 	}
 	req := s.newTrunkRequest(sip.OPTIONS, t, targets[0], callID, sip.GenerateTagN(12), cseq)
