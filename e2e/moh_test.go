@@ -19,8 +19,10 @@ import (
 // caller waits for it with music instead of ringback.
 const mohNumber = "+14155550198"
 
-// mohDirectory is the B2BUA directory plus the "music" menu.
-var mohDirectory = strings.Replace(b2bDirectory, "    numbers:\n", `      - id: music
+// mohDirectory is the B2BUA directory with the built-in music on hold set
+// explicitly (which also gives screened callers early music) and the
+// "music" menu.
+var mohDirectory = strings.Replace(strings.Replace(b2bDirectory, "    name: Acme Inc\n", "    name: Acme Inc\n    moh: {prompt: \"\"}\n", 1), "    numbers:\n", `      - id: music
         greeting: welcome
         options: {"1": "user:alice"}
         timeout: 2s
@@ -204,4 +206,34 @@ func TestMOHAttendantWaitMusic(t *testing.T) {
 	e.pstn.bye()
 	alice.waitRequest(sip.BYE, 5*time.Second)
 	e.wantIdle(t, map[string]float64{selections("1"): 1})
+}
+
+// TestMOHScreenedCallerHearsLoop: while the forwarded leg of a screened
+// forward hears the announcement, the caller (183 Session Progress) hears
+// the loop, never the announcement; key 1 answers it and bridges.
+func TestMOHScreenedCallerHearsLoop(t *testing.T) {
+	t.Parallel()
+	e := newMOHEnv(t)
+	caller := listen(e.pstn)
+	e.carrier.setAnswer(answer{Ring: true, Code: 200, After: 100 * time.Millisecond})
+	e.pstn.call(samNumber, pstnCaller, nil)
+	e.carrier.waitRequest(sip.INVITE, 5*time.Second)
+	waitUntil(t, 5*time.Second, "screening prompt RTP", func() bool { return e.carrier.received(0) >= 25 })
+	pcm, fills := caller.heard(t, 2*time.Second, fillCarrier)
+	wantLoop(t, "the screened caller", pcm, fills)
+	e.pstn.mu.Lock()
+	var early bool
+	for _, r := range e.pstn.resps {
+		early = early || r.StatusCode == 183 && len(r.Body()) > 0
+	}
+	e.pstn.mu.Unlock()
+	if !early {
+		t.Error("no 183 with SDP before the music")
+	}
+	e.carrier.pressRTP('1')
+	e.pstn.waitFinal(200, 5*time.Second)
+	wantBridged(t, e.pstn, e.carrier)
+	e.pstn.bye()
+	e.carrier.waitRequest(sip.BYE, 5*time.Second)
+	e.wantIdle(t, map[string]float64{screening("accepted"): 1})
 }

@@ -116,3 +116,23 @@ func (m *bridged) stop() {
 	m.stopMusic()
 	m.br.Stop()
 }
+
+// earlyMusic plays the music on hold to the caller of a screened forward
+// while the forwarded leg hears the announcement: a 183 Session Progress
+// with our answer, then the loop as early media. Only for tenants that set
+// moh (without it the caller keeps its own phone's ringback after the
+// 180, as before), and not after a late offer: our SDP would be an offer,
+// which an unreliable 183 cannot carry. The 200 on acceptance carries the
+// same answer. The caller's session is not run here (no inactivity timer:
+// phones rarely send early RTP); only sent on. Stop it before bridging.
+func (c *call) earlyMusic(a *uasLeg) *playing {
+	if a.lateOffer || c.view.Tenant.MOH == nil {
+		return nil
+	}
+	moh := c.s.b2b.holdMusic(c.view)
+	if moh == nil {
+		return nil
+	}
+	c.s.send(a.tx, a.req, a.newResponse(183, "Session Progress", a.answer))
+	return play(c.s.b2b.ctx, media.NewPlayer(a.sess), moh)
+}

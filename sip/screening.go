@@ -25,7 +25,9 @@ import (
 // caller with our SDP and bridges the two legs in a B2BUA goroutine. Any
 // other key, no key within the screening timeout after the announcement, or
 // the far end hanging up ends the forwarded leg and the plan goes on (next
-// step, else 480 with a Reason header).
+// step, else 480 with a Reason header). A tenant with moh set gives the
+// caller its music on hold as early media during the announcement (183;
+// earlyMusic in hold.go).
 func (c *call) screen(st routing.Forward) bool {
 	b := c.s.b2b
 	if _, originated := c.tx.(*virtualTx); originated || !c.hasTrunk(st.Trunk) || c.s.cfg.Apps == nil {
@@ -162,6 +164,8 @@ func (c *call) screenLeg(a *uasLeg, l *uacLeg) (string, routing.Outcome) {
 		}
 	}
 	runSession(ctx, l.sess)
+	music := c.earlyMusic(a) // hold.go: the caller hears the loop meanwhile
+	defer music.stop()
 	// The caller cancelling ends the announcement: the application sees ctx end.
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
