@@ -129,7 +129,7 @@ func (v *validator) trunks() {
 			v.add(p+".transport", "unknown transport %q (want udp, tcp or tls)", t.Transport)
 		}
 		if t.TLSCA != "" {
-			if t.Transport != "tls" {
+			if t.Transport != "tls" && t.Transport != "" { // "": NAPTR may offer TLS
 				v.add(p+".tls_ca", "set but transport is %q, not tls", t.Transport)
 			}
 			v.caFile(p+".tls_ca", t.TLSCA) // tlscheck.go
