@@ -126,3 +126,38 @@ func TestWSSScannerDropped(t *testing.T) {
 	}
 	e.srv.waitMetric(t, `switchboard_security_dropped_total{reason="scanner"}`, 1, 2*time.Second)
 }
+
+// TestWSSClientOnACalledViaB: a browser client registered on instance A is
+// reached by a call arriving at instance B: B relays to A (the flow lives
+// on A), which delivers over the client's WebSocket.
+func TestWSSClientOnACalledViaB(t *testing.T) {
+	t.Parallel()
+	r := startRedis(t)
+	a := newTLSEnv(t, true, options{Directory: callDirectory, Redis: r.URL()})
+	b := start(t, options{Directory: callDirectory, Redis: r.URL()})
+	w := dialWS(t, "wss://"+a.wsAddr+"/", a.ca.pool)
+	wantStatus(t, w.register("7001", alice), 200)
+	caller := newPeer(t, b, "7002", "127.0.0.1", "UDP")
+	caller.register("7002", bob)
+
+	c := caller.call("7001", callOpts{As: &bob})
+	in := w.answer(5 * time.Second)
+	if in.Via().Transport != "WSS" {
+		t.Errorf("INVITE to the WebSocket client has top Via %q, want SIP/2.0/WSS", in.Via().Value())
+	}
+	res := c.waitStatus(200, 5*time.Second)
+	if rr := header(res, "Record-Route"); !strings.Contains(rr, a.srv.Addr) || !strings.Contains(rr, b.Addr) {
+		t.Errorf("Record-Route %q, want A (%s) and B (%s)", rr, a.srv.Addr, b.Addr)
+	}
+	c.ack()
+	if r := w.next(3 * time.Second); r.Method != sip.ACK {
+		t.Fatalf("WebSocket client got %s after its 200, want ACK", r.Method)
+	}
+	byes := w.answerInBackground(sip.BYE, 5*time.Second)
+	if res := c.bye(); res.StatusCode != 200 {
+		t.Fatalf("BYE from the caller on B: %d %s", res.StatusCode, res.Reason)
+	}
+	if <-byes == nil {
+		t.Fatal("the BYE did not reach the WebSocket client on A")
+	}
+}
