@@ -152,7 +152,14 @@ func (s *Server) pooled(addr string) bool {
 }
 
 func (s *Server) dialTrunk(ctx context.Context, t Trunk, tg resolve.Target) error {
-	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// The call set-up waits for this (the hunt's event loop), so the
+	// connection and handshake get the trunk's fail_after, as an
+	// unanswered INVITE does, at most 5 s.
+	limit := 5 * time.Second
+	if t.FailAfter > 0 && t.FailAfter < limit {
+		limit = t.FailAfter
+	}
+	dctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	raw, err := (&net.Dialer{}).DialContext(dctx, "tcp", tg.Addr)
 	if err != nil {
