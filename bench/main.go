@@ -55,8 +55,12 @@ type options struct {
 	// store.redis on a private redis-server (the memory run is the first).
 	redisCompare bool
 	// only is "" for the whole run, or onlyRedisCompare: just the
-	// comparison, spliced into the existing -o file.
+	// comparison, spliced into the existing -o file; or onlyVoicemail.
 	only string
+	// voicemail is the number of concurrent recordings of the voicemail
+	// scenario (voicemail.go), 0 = skipped; voicemailLength each one's.
+	voicemail       int
+	voicemailLength time.Duration
 }
 
 func (o options) serverCPU() int {
@@ -109,6 +113,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if opt.only == onlyVoicemail {
+		// One section only: it goes to stdout, never over a whole -o report.
+		if rep.Voicemail != nil {
+			fmt.Fprint(stdout, rep.Voicemail.markdown(opt.pin))
+		}
+		return 0
+	}
 	fmt.Fprint(stdout, rep.summaryMarkdown())
 	if opt.out != "" {
 		if err := os.WriteFile(opt.out, []byte(rep.markdown()), 0o644); err != nil {
@@ -153,7 +164,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch folder (configs, SIPp logs)")
 	_, noRedis := exec.LookPath("redis-server")
 	fs.BoolVar(&o.redisCompare, "redis-compare", noRedis == nil, "with switchboard and register selected, run the register ladder again with store.redis on a private redis-server (default: on when redis-server is installed)")
-	fs.StringVar(&o.only, "only", "", "run one part alone: \"redis-compare\" runs the memory and Redis register ladders and replaces the section between the redis-compare markers of the -o file, leaving the rest untouched")
+	fs.StringVar(&o.only, "only", "", "run one part alone: \"redis-compare\" runs the memory and Redis register ladders and replaces the section between the redis-compare markers of the -o file, leaving the rest untouched; \"voicemail\" runs the voicemail scenario alone (no SIPp needed)")
+	fs.IntVar(&o.voicemail, "voicemail", 200, "concurrent voicemail recordings of the voicemail scenario (0 skips it)")
+	fs.DurationVar(&o.voicemailLength, "voicemail-length", 10*time.Second, "how long each voicemail recording lasts after the beep")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -163,6 +176,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var errs []error
 	switch o.only {
 	case "":
+	case onlyVoicemail:
+		*systems, *scen, *scale = sysSwitchboard, "", ""
+		o.redisCompare, o.gobench, o.profile = false, false, false
+		if o.voicemail <= 0 {
+			errs = append(errs, errors.New("-only voicemail: -voicemail must be at least 1"))
+		}
 	case onlyRedisCompare:
 		if noRedis != nil {
 			errs = append(errs, errors.New("-only redis-compare: redis-server not found (apt-get install -y redis-server)"))
@@ -170,7 +189,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		*systems, *scen, *scale = sysSwitchboard, "register", ""
 		o.redisCompare, o.gobench, o.profile = true, false, false
 	default:
-		errs = append(errs, fmt.Errorf("-only: unknown part %q (want redis-compare)", o.only))
+		errs = append(errs, fmt.Errorf("-only: unknown part %q (want redis-compare or voicemail)", o.only))
 	}
 	o.systems = splitList(*systems)
 	for _, s := range o.systems {
@@ -243,7 +262,7 @@ func execute(ctx context.Context, opt options, command string, log io.Writer) (*
 	logf := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
 	b := &bench{opt: opt, logf: logf, pop: population{Tenants: opt.tenants, Users: opt.users, Seed: "switchboard-bench"}}
 	var err error
-	if b.sipp, err = exec.LookPath("sipp"); err != nil {
+	if b.sipp, err = exec.LookPath("sipp"); err != nil && opt.only != onlyVoicemail {
 		return nil, errors.New("sipp not found: install it with `apt-get install -y sip-tester` (and `kamailio` for the comparison)")
 	}
 	if b.kamailio, err = exec.LookPath("kamailio"); err != nil {
@@ -294,6 +313,10 @@ func execute(ctx context.Context, opt options, command string, log io.Writer) (*
 	for _, sys := range opt.systems {
 		logf("bench: %s", sys)
 		rep.Runs = append(rep.Runs, b.runSystem(ctx, sys)...)
+	}
+	if opt.voicemail > 0 && slices.Contains(opt.systems, sysSwitchboard) && ctx.Err() == nil {
+		logf("bench: voicemail, %d concurrent recordings of %v", opt.voicemail, opt.voicemailLength)
+		rep.Voicemail = b.voicemail(ctx)
 	}
 	if mem, ok := rep.run(sysSwitchboard, "register"); ok && opt.redisCompare && ctx.Err() == nil {
 		logf("bench: switchboard register with store.redis on a private redis-server")

@@ -24,7 +24,10 @@ import (
 
 // onlyRedisCompare is the -only value that runs just the comparison and
 // splices its section into the existing -o file.
-const onlyRedisCompare = "redis-compare"
+const (
+	onlyRedisCompare = "redis-compare"
+	onlyVoicemail    = "voicemail" // voicemail.go
+)
 
 // Markers around the comparison section, so -only redis-compare can replace
 // it in a report written by an earlier full run.

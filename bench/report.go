@@ -22,7 +22,8 @@ type report struct {
 	Profile      *profileResult
 	GoBench      []goBench
 	GoBenchErr   error
-	RedisCompare *redisCompare // -redis-compare; nil when not run
+	RedisCompare *redisCompare    // -redis-compare; nil when not run
+	Voicemail    *voicemailResult // -voicemail; nil when not run
 }
 
 func (r *report) run(system, scenario string) (runResult, bool) {
@@ -172,6 +173,10 @@ func (r *report) markdown() string {
 	b.WriteString("\n")
 	if r.RedisCompare != nil {
 		b.WriteString(r.redisCompareMarkdown())
+		b.WriteString("\n")
+	}
+	if r.Voicemail != nil {
+		b.WriteString(r.Voicemail.markdown(o.pin))
 		b.WriteString("\n")
 	}
 

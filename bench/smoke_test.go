@@ -44,7 +44,7 @@ func smoke(t *testing.T, system string) {
 	opt, err := parseFlags([]string{"-systems", system, "-tenants", "2", "-users", "20",
 		"-step", "2s", "-hold", "50ms", "-cooldown", "0s", "-refine", "0", "-pin=false",
 		"-start", "register=20,call=20,did=20", "-max", "register=20,call=20,did=20",
-		"-scale", "", "-gobench=false", "-profile=false",
+		"-scale", "", "-gobench=false", "-profile=false", "-voicemail", "0", // voicemail_test.go smokes that one
 		// The smoke run checks that the driver works, not how fast anything
 		// is: a loaded CI machine must not turn a slow step into a failure.
 		"-max-p99", "60000"}, io.Discard)
