@@ -16,7 +16,10 @@
 //	              N new messages" → 1 play, 7 delete, 9 save, # next, 0
 //	              greeting, * exit
 //	mwi.go        the message-summary event package for sip's SUBSCRIBE
-//	              registry; store changes (any instance) → NOTIFYs
+//	              registry; store changes (any instance) → NOTIFYs, and
+//	              unsolicited NOTIFYs to unsubscribed phones when enabled
+//	moh.go        music on hold (sip.HoldMusic): the tenant's moh prompt or
+//	              the built-in loop, looped; attendant wait: music
 //
 // sip declares what it needs (sip.Applications) and cmd/switchboard plugs
 // an *Apps into sip.Config.Apps: apps depends on sip, media, routing and
