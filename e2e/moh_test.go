@@ -31,15 +31,21 @@ var mohDirectory = strings.Replace(strings.Replace(b2bDirectory, "    name: Acme
       "+14155550198": "attendant:music"
 `, 1)
 
-// newMOHEnv is newB2BEnv with mohDirectory.
-func newMOHEnv(t *testing.T) *b2bEnv {
+// newMOHEnv is newB2BEnv with mohDirectory (or the directory given) and a
+// "hold" prompt: 1 s of 440 Hz.
+func newMOHEnv(t *testing.T, directory ...string) *b2bEnv {
 	t.Helper()
+	dir := mohDirectory
+	if len(directory) > 0 {
+		dir = directory[0]
+	}
 	pstn := newMediaPhone(t, nil, "pstn", "127.0.0.2", fillPSTN)
 	carrier := newMediaPhone(t, nil, "carrier", "127.0.0.2", fillCarrier)
 	prompts := t.TempDir()
 	writeTone(t, filepath.Join(prompts, "short.wav"), 400*time.Millisecond)
+	writeTone(t, filepath.Join(prompts, "hold.wav"), time.Second)
 	lo := 21000 + 100*int(b2bPortBase.Add(1))
-	srv := start(t, options{Directory: mohDirectory, Trunk: carrier.addr, TrunkFrom: "127.0.0.2/32",
+	srv := start(t, options{Directory: dir, Trunk: carrier.addr, TrunkFrom: "127.0.0.2/32",
 		Media: fmt.Sprintf("  address: 127.0.0.1\n  ports: \"%d-%d\"\n  prompts: %q\n  inactivity: 3s\n",
 			lo, lo+2*b2bPorts-1, prompts)})
 	pstn.srv, carrier.srv = srv, srv
@@ -236,4 +242,30 @@ func TestMOHScreenedCallerHearsLoop(t *testing.T) {
 	e.pstn.bye()
 	e.carrier.waitRequest(sip.BYE, 5*time.Second)
 	e.wantIdle(t, map[string]float64{screening("accepted"): 1})
+}
+
+// TestMOHNamedPrompt: a tenant's moh prompt (hold.wav, a 440 Hz tone) is
+// what its callers wait with, looped past its one second, not the
+// built-in loop.
+func TestMOHNamedPrompt(t *testing.T) {
+	t.Parallel()
+	e := newMOHEnv(t, strings.Replace(mohDirectory, `moh: {prompt: ""}`, `moh: {prompt: hold}`, 1))
+	alice := e.phone(t, alice, fillAlice, answer{Ring: true, Code: 200, After: 4 * time.Second})
+	caller := listen(e.pstn)
+	answerAndHearGreeting(t, e, mohNumber)
+	e.pstn.pressRTP('1')
+	alice.waitRequest(sip.INVITE, 5*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	caller.reset()
+	pcm, _ := caller.heard(t, 2500*time.Millisecond, fillAlice)
+	for at := 0; at+1600 <= len(pcm); at += 1600 {
+		win := pcm[at : at+1600]
+		if tone, pedal := goertzel(win, 440), goertzel(win, media.HoldPedal); tone < 1e4 || tone < 50*pedal {
+			t.Fatalf("at %d ms: 440 Hz power %.0f, pedal %.0f: not the hold prompt", at/8, tone, pedal)
+		}
+	}
+	wantBridged(t, e.pstn, alice)
+	e.pstn.bye()
+	alice.waitRequest(sip.BYE, 5*time.Second)
+	e.wantIdle(t, nil)
 }

@@ -35,12 +35,10 @@ func lastSummary(p *peer) string {
 	return last
 }
 
-// TestUnsolicitedMWI: with voicemail.unsolicited_mwi, alice's phone, which
-// registered but never subscribed, gets a NOTIFY Messages-Waiting: yes when
-// a message is left in a mailbox she is notified of, and no once it is
-// deleted through the API.
-func TestUnsolicitedMWI(t *testing.T) {
-	t.Parallel()
+// unsolicitedServer starts a server with unsolicitedDirectory and
+// voicemail.unsolicited_mwi, and a PSTN caller on the trunk.
+func unsolicitedServer(t *testing.T) (*server, *mediaPhone) {
+	t.Helper()
 	pstn := newMediaPhone(t, nil, "pstn", "127.0.0.2", fillPSTN)
 	carrier := newMediaPhone(t, nil, "carrier", "127.0.0.2", fillCarrier)
 	prompts := t.TempDir()
@@ -50,9 +48,13 @@ func TestUnsolicitedMWI(t *testing.T) {
 		Media: fmt.Sprintf("  address: 127.0.0.1\n  ports: \"%d-%d\"\n  prompts: %q\n  inactivity: 5s\n", lo, lo+2*b2bPorts-1, prompts),
 		Extra: "voicemail:\n  unsolicited_mwi: true\n"})
 	pstn.srv, carrier.srv = srv, srv
-	phone := newPeer(t, srv, "alice-desk", "127.0.0.1", "UDP")
-	phone.register("7001", alice)
+	return srv, pstn
+}
 
+// leaveGeneral leaves a 1.5 s message in the general mailbox; saved is
+// the server's saved count to wait for.
+func leaveGeneral(t *testing.T, srv *server, pstn *mediaPhone, saved float64) {
+	t.Helper()
 	pstn.mute.Store(true)
 	pstn.call("+14155550130", "+14085551234", nil)
 	pstn.waitFinal(200, 5*time.Second)
@@ -60,8 +62,21 @@ func TestUnsolicitedMWI(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	sendTone(pstn, 1500*time.Millisecond)
 	pstn.pressRTP('#')
-	srv.waitMetric(t, `switchboard_voicemail_messages_total{result="saved"}`, 1, 5*time.Second)
+	srv.waitMetric(t, `switchboard_voicemail_messages_total{result="saved"}`, saved, 5*time.Second)
 	pstn.bye()
+}
+
+// TestUnsolicitedMWI: with voicemail.unsolicited_mwi, alice's phone, which
+// registered but never subscribed, gets a NOTIFY Messages-Waiting: yes when
+// a message is left in a mailbox she is notified of, and no once it is
+// deleted through the API.
+func TestUnsolicitedMWI(t *testing.T) {
+	t.Parallel()
+	srv, pstn := unsolicitedServer(t)
+	phone := newPeer(t, srv, "alice-desk", "127.0.0.1", "UDP")
+	phone.register("7001", alice)
+
+	leaveGeneral(t, srv, pstn, 1)
 
 	waitUntil(t, 5*time.Second, "unsolicited NOTIFY Messages-Waiting: yes", func() bool {
 		return strings.Contains(lastSummary(phone), "Messages-Waiting: yes\r\n")
@@ -85,4 +100,26 @@ func TestUnsolicitedMWI(t *testing.T) {
 	waitUntil(t, 5*time.Second, "unsolicited NOTIFY Messages-Waiting: no", func() bool {
 		return strings.Contains(lastSummary(phone), "Messages-Waiting: no\r\n")
 	})
+}
+
+// TestUnsolicitedMWISubscribedPhone: a phone that subscribed gets its
+// subscription's NOTIFYs only, never an unsolicited one as well.
+func TestUnsolicitedMWISubscribedPhone(t *testing.T) {
+	t.Parallel()
+	srv, pstn := unsolicitedServer(t)
+	phone := newPeer(t, srv, "alice-desk", "127.0.0.1", "UDP")
+	phone.register("7001", alice)
+	sub, res := phone.subscribe("7001", "message-summary", alice, 600)
+	if res.StatusCode != 200 {
+		t.Fatalf("SUBSCRIBE message-summary = %d, want 200", res.StatusCode)
+	}
+	waitSummary(t, sub, "0/0", 5*time.Second)
+	leaveGeneral(t, srv, pstn, 1)
+	waitSummary(t, sub, "1/0", 5*time.Second)
+	time.Sleep(500 * time.Millisecond) // an unsolicited NOTIFY would be sent with the subscription's
+	for _, r := range phone.requests(sip.NOTIFY) {
+		if r.CallID().Value() != sub.req.CallID().Value() {
+			t.Errorf("NOTIFY outside the subscription (Call-ID %s) to a subscribed phone:\n%s", r.CallID().Value(), r.Body())
+		}
+	}
 }
