@@ -29,8 +29,19 @@ type tlsEnv struct {
 
 func newTLSEnv(t *testing.T, wss bool, opt options) *tlsEnv {
 	t.Helper()
+	return newTLSEnvWith(t, newTestCA(t), wss, opt)
+}
+
+// newTLSEnvCA is a tls:// server whose certificate ca issued.
+func newTLSEnvCA(t *testing.T, ca *testCA, opt options) *tlsEnv {
+	t.Helper()
+	return newTLSEnvWith(t, ca, false, opt)
+}
+
+func newTLSEnvWith(t *testing.T, ca *testCA, wss bool, opt options) *tlsEnv {
+	t.Helper()
 	dir := t.TempDir()
-	e := &tlsEnv{ca: newTestCA(t), cert: filepath.Join(dir, "cert.pem"), key: filepath.Join(dir, "key.pem")}
+	e := &tlsEnv{ca: ca, cert: filepath.Join(dir, "cert.pem"), key: filepath.Join(dir, "key.pem")}
 	e.ca.issue(t, 1001, time.Time{}).write(t, e.cert, e.key)
 	e.tlsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 	opt.Listen = fmt.Sprintf("%q", "tls://"+e.tlsAddr)

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,14 +16,16 @@ import (
 )
 
 // newTLSCarrier is a fake carrier (carrier_test.go's behaviour) serving
-// SIP over TLS on ip with the certificate l.
-func newTLSCarrier(t *testing.T, name, ip string, l leaf) *carrier {
+// SIP over TLS on ip with the certificate l; the connections it opens
+// trust the CAs of trust (nil = the system roots).
+func newTLSCarrier(t *testing.T, name, ip string, l leaf, trust *x509.CertPool) *carrier {
 	t.Helper()
 	cert, err := tls.X509KeyPair(l.certPEM, l.keyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("fake-carrier-"+name),
+		sipgo.WithUserAgenTLSConfig(&tls.Config{RootCAs: trust}),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(func(*sip.Response) {})))
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +42,7 @@ func newTLSCarrier(t *testing.T, name, ip string, l leaf) *carrier {
 		c.mu.Unlock()
 	})
 	sv.OnBye(c.onBye)
+	sv.OnRegister(c.onRegister)
 	sv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		c.mu.Lock()
 		c.options++
@@ -50,7 +55,8 @@ func newTLSCarrier(t *testing.T, name, ip string, l leaf) *carrier {
 	}
 	c.addr = ln.Addr().String()
 	go sv.ServeTLS(ln)
-	if c.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname(ip)); err != nil {
+	// Connections it opens leave from its own address, as a carrier's do.
+	if c.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname(ip), sipgo.WithClientConnectionAddr(ip+":0")); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -73,10 +79,10 @@ func TestTrunkTLS(t *testing.T) {
 	caFile := filepath.Join(dir, "ca.pem")
 	writeFile(t, caFile, string(ca.pem))
 
-	good := newTLSCarrier(t, "good", "127.0.0.2", ca.issue(t, 7, time.Time{}))
-	named := newTLSCarrier(t, "named", "127.0.0.2", ca.issue(t, 8, time.Time{}, "sbc.carrier.test"))
-	wrong := newTLSCarrier(t, "wrong", "127.0.0.2", ca.issue(t, 9, time.Time{})) // names 127.0.0.2, not sbc.carrier.test
-	bad := newTLSCarrier(t, "rogue", "127.0.0.2", rogue.issue(t, 10, time.Time{}))
+	good := newTLSCarrier(t, "good", "127.0.0.2", ca.issue(t, 7, time.Time{}), nil)
+	named := newTLSCarrier(t, "named", "127.0.0.2", ca.issue(t, 8, time.Time{}, "sbc.carrier.test"), nil)
+	wrong := newTLSCarrier(t, "wrong", "127.0.0.2", ca.issue(t, 9, time.Time{}), nil) // names 127.0.0.2, not sbc.carrier.test
+	bad := newTLSCarrier(t, "rogue", "127.0.0.2", rogue.issue(t, 10, time.Time{}), nil)
 
 	dns, err := dnstest.Start("sbc.carrier.test. 60 IN A 127.0.0.2", "wrong.carrier.test. 60 IN A 127.0.0.2")
 	if err != nil {
@@ -130,4 +136,38 @@ trunks:
 	}
 	// The OPTIONS probes reach the carrier over TLS too.
 	waitUntil(t, 5*time.Second, "OPTIONS probes at the TLS carrier", func() bool { return good.count("options") > 0 })
+}
+
+// TestTrunkTLSRegistration: switchboard registers at a carrier over TLS
+// with a Contact naming its tls:// listener, and the carrier's inbound call
+// to that Contact (over a connection the carrier opens, verifying our
+// certificate) rings the user of the DID.
+func TestTrunkTLSRegistration(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ca := newTestCA(t)
+	caFile := filepath.Join(dir, "ca.pem")
+	writeFile(t, caFile, string(ca.pem))
+	reg := newTLSCarrier(t, "registrar", "127.0.0.2", ca.issue(t, 11, time.Time{}), ca.pool)
+	reg.set(func(b *carrierBehaviour) { b.User, b.Password = "acme-trunk", "s3cret" })
+	writeFile(t, filepath.Join(dir, "reg.secret"), "s3cret")
+	extra := fmt.Sprintf(`trunks:
+  - {name: reg, address: %q, transport: tls, tls_ca: %q, username: acme-trunk, password_file: %q, register: true, did_from: to}
+`, reg.addr, caFile, filepath.Join(dir, "reg.secret"))
+	// The server's certificate comes from the same CA, so the carrier trusts it.
+	e := newTLSEnvCA(t, ca, options{Extra: extra})
+	phone := newPeer(t, e.srv, "7001", "127.0.0.1", "UDP")
+	phone.register("7001", alice)
+
+	e.srv.waitMetric(t, `switchboard_trunk_registration_up{trunk="reg"}`, 1, 10*time.Second)
+	r := reg.last("register")
+	if r.Transport() != "TLS" {
+		t.Errorf("REGISTER reached the carrier over %s, want TLS", r.Transport())
+	}
+	if c := reg.registeredContact(); !strings.Contains(c, ":"+portStr(e.tlsAddr)) || !strings.Contains(c, "transport=tls") {
+		t.Errorf("registered Contact %q, want the tls:// listener (port %s) with transport=tls", c, portStr(e.tlsAddr))
+	}
+	res := reg.callIn(t, "+14155550101")
+	wantStatus(t, res, 200)
+	phone.waitRequest(sip.INVITE, 1, 3*time.Second)
 }
