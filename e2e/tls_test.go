@@ -153,6 +153,11 @@ func TestTLSRegisterAndCall(t *testing.T) {
 	if in.Recipient.Scheme != "sips" {
 		t.Errorf("INVITE to the sips: phone has Request-URI %s, want its sips: Contact", in.Recipient.String())
 	}
+	// RFC 3261 §16.6 step 4: the TLS hop of a SIPS request is record-routed
+	// with a sips: URI; the UDP hop stays sip:.
+	if rr := header(in, "Record-Route"); !strings.Contains(rr, "<sips:") || !strings.Contains(rr, "<sip:") {
+		t.Errorf("INVITE to the sips: phone has Record-Route %q, want a sips: entry for the TLS hop and a sip: one for UDP", rr)
+	}
 	oc.waitStatus(200, 3*time.Second)
 	oc.ack()
 	byes = s.answerInBackground(sip.BYE, 5*time.Second)

@@ -288,7 +288,8 @@ func (c *call) fork(target, dest, transport, label string, edit func(*sip.Reques
 	// Our entries go above any Record-Route of an earlier proxy, in order:
 	// AppendHeaderAfter would put the second one below the earlier
 	// proxy's, and the caller would skip that proxy (a relayed call's B).
-	r.PrependHeader(c.s.recordRoute(c.req.Transport(), transport)...)
+	sips := strings.EqualFold(c.req.Recipient.Scheme, "sips") || strings.EqualFold(uri.Scheme, "sips")
+	r.PrependHeader(c.s.recordRoute(c.req.Transport(), transport, sips)...)
 	c.applyCallerID(r)
 	if edit != nil {
 		edit(r)

@@ -242,10 +242,18 @@ func (s *Server) localAddr(transport string) (string, int) {
 // recordRoute returns the Record-Route values for a request arriving on
 // inTransport and leaving on outTransport: one entry, or two when the
 // transports differ so each side sees the address it can reach (RFC 5658).
-func (s *Server) recordRoute(inTransport, outTransport string) []sip.Header {
+//
+// sips says the request is for a SIPS URI (its Request-URI as received or
+// as forwarded): an entry for a TLS hop is then a sips: URI, as RFC 3261
+// §16.6 step 4 asks, so a phone that uses sips: keeps its route set secure.
+func (s *Server) recordRoute(inTransport, outTransport string, sips bool) []sip.Header {
 	mk := func(tp string) sip.Header {
 		host, port := s.localAddr(tp)
-		return &sip.RecordRouteHeader{Address: sip.Uri{Scheme: "sip", Host: host, Port: port,
+		scheme := "sip"
+		if sips && strings.EqualFold(tp, "tls") {
+			scheme = "sips"
+		}
+		return &sip.RecordRouteHeader{Address: sip.Uri{Scheme: scheme, Host: host, Port: port,
 			UriParams: sip.HeaderParams{{K: "transport", V: strings.ToLower(tp)}, {K: "lr", V: ""}}}}
 	}
 	if strings.EqualFold(inTransport, outTransport) {
