@@ -309,32 +309,36 @@ func (p *mediaPhone) call(number, from string, body []byte) {
 	if err != nil {
 		p.t.Fatalf("%s: INVITE: %v", p.name, err)
 	}
-	go func() {
-		defer tx.Terminate()
-		for {
-			select {
-			case res := <-tx.Responses():
+	go p.follow(tx)
+}
+
+// follow collects the responses to the phone's INVITE; on a 2xx it ACKs
+// and starts streaming to the answer's media address.
+func (p *mediaPhone) follow(tx sip.ClientTransaction) {
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			p.mu.Lock()
+			p.resps = append(p.resps, res)
+			p.mu.Unlock()
+			if res.IsSuccess() {
 				p.mu.Lock()
-				p.resps = append(p.resps, res)
+				p.ok = res
 				p.mu.Unlock()
-				if res.IsSuccess() {
-					p.mu.Lock()
-					p.ok = res
-					p.mu.Unlock()
-					p.setRemote(res.Body())
-					p.ack()
-					p.streaming.Store(true)
-				}
-				if res.StatusCode >= 200 {
-					return
-				}
-			case <-tx.Done():
-				return
-			case <-p.closed:
+				p.setRemote(res.Body())
+				p.ack()
+				p.streaming.Store(true)
+			}
+			if res.StatusCode >= 200 {
 				return
 			}
+		case <-tx.Done():
+			return
+		case <-p.closed:
+			return
 		}
-	}()
+	}
 }
 
 // final waits for the final response to the call's INVITE.
@@ -521,24 +525,7 @@ func (p *mediaPhone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return res
 	}
-	if ans.Ring {
-		tx.Respond(mk(180, "Ringing", nil))
-	}
-	var after <-chan time.Time
-	if ans.Code != 0 {
-		after = time.After(ans.After)
-	}
-	select {
-	case <-after:
-	case <-cancelled:
-		return
-	case <-tx.Done():
-		return
-	case <-p.closed:
-		return
-	}
-	if ans.Code >= 300 {
-		tx.Respond(mk(ans.Code, statusReason(ans.Code), nil))
+	if !ringThenAnswer(tx, ans, mk, cancelled, p.closed) {
 		return
 	}
 	ok := mk(200, "OK", p.sdp())

@@ -207,24 +207,7 @@ func (p *peer) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return res
 	}
-	if ans.Ring {
-		tx.Respond(mk(180, "Ringing", nil))
-	}
-	var after <-chan time.Time
-	if ans.Code != 0 {
-		after = time.After(ans.After)
-	}
-	select {
-	case <-after:
-	case <-cancelled:
-		return
-	case <-tx.Done():
-		return
-	case <-p.closed:
-		return
-	}
-	if ans.Code >= 300 {
-		tx.Respond(mk(ans.Code, statusReason(ans.Code), nil))
+	if !ringThenAnswer(tx, ans, mk, cancelled, p.closed) {
 		return
 	}
 	// The answer to an offer; to an INVITE without one (late offer), an
@@ -595,4 +578,32 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 	if !poll(within, cond) {
 		t.Fatalf("%s: not within %v", what, within)
 	}
+}
+
+// ringThenAnswer plays a callee up to its final answer per ans: 180 when
+// asked, then the wait of ans.After. It reports whether the caller should
+// now send the 2xx: false when the call ended first (CANCEL, the
+// transaction, the phone closing) or when ans is a refusal, which it sends.
+func ringThenAnswer(tx sip.ServerTransaction, ans answer, mk func(code int, reason string, body []byte) *sip.Response, cancelled, closed <-chan struct{}) bool {
+	if ans.Ring {
+		tx.Respond(mk(180, "Ringing", nil))
+	}
+	var after <-chan time.Time
+	if ans.Code != 0 {
+		after = time.After(ans.After)
+	}
+	select {
+	case <-after:
+	case <-cancelled:
+		return false
+	case <-tx.Done():
+		return false
+	case <-closed:
+		return false
+	}
+	if ans.Code >= 300 {
+		tx.Respond(mk(ans.Code, statusReason(ans.Code), nil))
+		return false
+	}
+	return true
 }

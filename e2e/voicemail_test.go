@@ -98,32 +98,7 @@ func (p *mediaPhone) callAs(number string, u user) {
 	p.mu.Lock()
 	p.invite, p.ok, p.local, p.cseq, p.resps, p.hungUp = req, nil, true, req.CSeq().SeqNo, nil, false
 	p.mu.Unlock()
-	go func() {
-		defer tx.Terminate()
-		for {
-			select {
-			case res := <-tx.Responses():
-				p.mu.Lock()
-				p.resps = append(p.resps, res)
-				p.mu.Unlock()
-				if res.IsSuccess() {
-					p.mu.Lock()
-					p.ok = res
-					p.mu.Unlock()
-					p.setRemote(res.Body())
-					p.ack()
-					p.streaming.Store(true)
-				}
-				if res.StatusCode >= 200 {
-					return
-				}
-			case <-tx.Done():
-				return
-			case <-p.closed:
-				return
-			}
-		}
-	}()
+	go p.follow(tx)
 }
 
 // api calls the admin API of srv.
