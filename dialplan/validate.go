@@ -121,14 +121,7 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 			c.add(pos{t, "groups", fmt.Sprint(i)}, gp, "empty group")
 			continue
 		}
-		switch {
-		case g.ID == "":
-			c.add(pos{g, "id", ""}, gp+".id", "required")
-		case !idPattern.MatchString(g.ID):
-			c.add(pos{g, "id", ""}, gp+".id", "%q: use only a-z, 0-9, '.', '_' and '-' (lowercase)", g.ID)
-		case x.groups[g.ID] != nil:
-			c.conflict(pos{g, "id", ""}, gp+".id", "duplicate group id %q", g.ID)
-		default:
+		if c.newID(pos{g, "id", ""}, gp+".id", "group", g.ID, x.groups[g.ID] != nil) {
 			x.groups[g.ID] = g
 		}
 	}
@@ -138,14 +131,7 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 			c.add(pos{t, "attendants", fmt.Sprint(i)}, ap, "empty attendant")
 			continue
 		}
-		switch {
-		case a.ID == "":
-			c.add(pos{a, "id", ""}, ap+".id", "required")
-		case !idPattern.MatchString(a.ID):
-			c.add(pos{a, "id", ""}, ap+".id", "%q: use only a-z, 0-9, '.', '_' and '-' (lowercase)", a.ID)
-		case x.attendants[a.ID] != nil:
-			c.conflict(pos{a, "id", ""}, ap+".id", "duplicate attendant id %q", a.ID)
-		default:
+		if c.newID(pos{a, "id", ""}, ap+".id", "attendant", a.ID, x.attendants[a.ID] != nil) {
 			x.attendants[a.ID] = a
 		}
 	}
@@ -160,17 +146,9 @@ func (c *checker) tenant(t *Tenant, tp, dom string) {
 			c.add(pos{t, "users", fmt.Sprint(i)}, up, "empty user")
 			continue
 		}
-		switch {
-		case u.ID == "":
-			c.add(pos{u, "id", ""}, up+".id", "required")
-		case !idPattern.MatchString(u.ID):
-			c.add(pos{u, "id", ""}, up+".id", "%q: use only a-z, 0-9, '.', '_' and '-' (lowercase)", u.ID)
-		case x.users[u.ID] != nil:
-			c.conflict(pos{u, "id", ""}, up+".id", "duplicate user id %q", u.ID)
-		default:
-			if c.claim(&x, pos{u, "id", ""}, up+".id", u.ID, "user "+u.ID+"'s id") {
-				x.users[u.ID] = u
-			}
+		if c.newID(pos{u, "id", ""}, up+".id", "user", u.ID, x.users[u.ID] != nil) &&
+			c.claim(&x, pos{u, "id", ""}, up+".id", u.ID, "user "+u.ID+"'s id") {
+			x.users[u.ID] = u
 		}
 		for j, e := range u.Extensions {
 			at, fp := pos{u, "extensions", fmt.Sprint(j)}, fmt.Sprintf("%s.extensions[%d]", up, j)
@@ -488,4 +466,21 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// newID checks the id of a user, group, attendant or mailbox: present, of
+// the id pattern, and not yet taken within its kind. It reports whether the
+// id may be indexed.
+func (c *checker) newID(at pos, path, kind, id string, taken bool) bool {
+	switch {
+	case id == "":
+		c.add(at, path, "required")
+	case !idPattern.MatchString(id):
+		c.add(at, path, "%q: use only a-z, 0-9, '.', '_' and '-' (lowercase)", id)
+	case taken:
+		c.conflict(at, path, "duplicate %s id %q", kind, id)
+	default:
+		return true
+	}
+	return false
 }

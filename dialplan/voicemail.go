@@ -98,14 +98,7 @@ func (c *checker) mailboxes(x *tenantIndex, t *Tenant, tp string) {
 			c.add(pos{t, "mailboxes", fmt.Sprint(i)}, mp, "empty mailbox")
 			continue
 		}
-		switch {
-		case m.ID == "":
-			c.add(pos{m, "id", ""}, mp+".id", "required")
-		case !idPattern.MatchString(m.ID):
-			c.add(pos{m, "id", ""}, mp+".id", "%q: use only a-z, 0-9, '.', '_' and '-' (lowercase)", m.ID)
-		case x.mailboxes[m.ID]:
-			c.conflict(pos{m, "id", ""}, mp+".id", "duplicate mailbox id %q", m.ID)
-		default:
+		if c.newID(pos{m, "id", ""}, mp+".id", "mailbox", m.ID, x.mailboxes[m.ID]) {
 			x.mailboxes[m.ID] = true
 		}
 		c.pin(pos{m, "pin", ""}, mp+".pin", m.PIN, m.PINHash)
