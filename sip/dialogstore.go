@@ -68,6 +68,41 @@ type dialogSync struct {
 	store DialogStore // nil: no store, dialogs live in memory only
 	ops   chan dialogOp
 	wg    sync.WaitGroup
+
+	// gone holds the Call-IDs this instance ended lately: their record's
+	// delete is queued, so a request of the call arriving meanwhile (a
+	// retransmission, a looped ACK) would otherwise re-adopt the ended call
+	// from the store and count it active for ever.
+	mu   sync.Mutex
+	gone map[string]time.Time
+}
+
+// goneFor is how long an ended call stays unadoptable: a transaction's
+// lifetime (64*T1), after which nothing of the call is still in flight.
+const goneFor = 32 * time.Second
+
+func (d *dialogSync) markGone(callID string) {
+	now := time.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gone == nil {
+		d.gone = map[string]time.Time{}
+	}
+	if len(d.gone) >= 1024 {
+		for id, at := range d.gone {
+			if now.Sub(at) > goneFor {
+				delete(d.gone, id)
+			}
+		}
+	}
+	d.gone[callID] = now
+}
+
+func (d *dialogSync) isGone(callID string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	at, ok := d.gone[callID]
+	return ok && time.Since(at) <= goneFor
 }
 
 type dialogOp struct {
@@ -138,7 +173,7 @@ func (d *dialogSync) saved(dl *dialog) {
 // adopt loads the dialog of a Call-ID this instance does not hold and
 // tracks it here; nil when the store has none.
 func (d *dialogSync) adopt(callID string) *dialog {
-	if d.store == nil {
+	if d.store == nil || d.isGone(callID) {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
@@ -169,6 +204,7 @@ func (d *dialogSync) ended(dl *dialog) bool {
 	if d.store == nil {
 		return true
 	}
+	d.markGone(dl.callID)
 	if !dl.adopted {
 		d.queue(dialogOp{callID: dl.callID})
 		return true
