@@ -159,6 +159,10 @@ func (s *Server) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	if s.carrierInDialog(req, tx) { // REFER from the callee of a carrier call (carriertransfer.go)
 		return
 	}
+	if s.isLoop(req) {
+		s.reply(tx, req, 482, "Loop Detected")
+		return
+	}
 	dest, transport, ok := s.nextHop(req)
 	if !ok {
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
@@ -224,6 +228,12 @@ func (s *Server) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 // ack forwards an ACK for a 2xx end to end; ACKs for our own non-2xx
 // responses were absorbed by their transaction and never get here.
 func (s *Server) ack(req *sip.Request) {
+	if maxForwards(req) <= 0 || s.isLoop(req) {
+		// An ACK gets no response to carry a 482/483, so a looping one is
+		// dropped here; without this a stale hop bounced it to ourselves
+		// until Max-Forwards ran out, gaining a Via each time.
+		return
+	}
 	dest, transport, ok := s.nextHop(req)
 	if !ok {
 		return
@@ -252,12 +262,19 @@ func (s *Server) nextHop(req *sip.Request) (string, string, bool) {
 		dl = s.dsync.adopt(req.CallID().Value()) // set up before a restart, or elsewhere
 	}
 	if dl != nil {
+		hop := flow{}
 		switch tagOf(req.From().Params) {
 		case dl.callerTag:
-			return dl.callee.addr, dl.callee.transport, true
+			hop = dl.callee
 		case dl.calleeTag:
-			return dl.caller.addr, dl.caller.transport, true
+			hop = dl.caller
 		}
+		if hop.addr != "" && !s.ownAddrs[hop.addr] {
+			return hop.addr, hop.transport, true
+		}
+		// A hop naming this very server comes from a record another
+		// instance on the call's path wrote under the same Call-ID (it
+		// points at us as its relay): following it would loop.
 	}
 	// A dialog this instance did not set up is not relayed: forwarding
 	// along whatever Route an unauthenticated request names would make the
