@@ -13,7 +13,7 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	f := promauto.With(reg)
-	return &metrics{
+	m := &metrics{
 		selections: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_attendant_selections_total",
 			Help: "Auto-attendant choices, by tenant and option (the digit, extension, timeout, invalid).",
@@ -23,4 +23,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Voicemail messages left, by result (saved, too_short: under the minimum length, full: the mailbox was at its cap).",
 		}, []string{"result"}),
 	}
+	// Every result exists from the start at 0, so rate() and the dashboard
+	// see the series before the first message is left.
+	for _, r := range []string{vmSaved, vmTooShort, vmFull} {
+		m.voicemail.WithLabelValues(r)
+	}
+	return m
 }
