@@ -135,7 +135,7 @@ func (s *Server) reply(tx sip.ServerTransaction, req *sip.Request, code int, rea
 // send transmits a prepared response and counts it.
 func (s *Server) send(tx sip.ServerTransaction, req *sip.Request, res *sip.Response) {
 	if header(res, "Server") == nil {
-		res.AppendHeader(sip.NewHeader("Server", s.cfg.UserAgent))
+		res.AppendHeader(s.serverHeader.get("Server", s.cfg.UserAgent))
 	}
 	s.metrics.responses.WithLabelValues(methodLabel(string(req.Method)), codeLabel(res.StatusCode)).Inc()
 	if err := tx.Respond(res); err != nil {

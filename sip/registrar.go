@@ -100,7 +100,7 @@ func (s *Server) register(ctx context.Context, req *sip.Request, tx sip.ServerTr
 		}
 		res.AppendHeader(sip.NewHeader("Contact", "<"+bindings[i].Contact+">;expires="+strconv.Itoa(secs)))
 	}
-	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
+	res.AppendHeader(s.date.get(now))
 	s.send(tx, req, res)
 }
 
@@ -160,7 +160,9 @@ func (s *Server) parseRegister(req *sip.Request) (regRequest, int, sip.Header) {
 		if !ok {
 			return r, 400, nil
 		}
-		if c.Address.Wildcard || strings.TrimSpace(h.Value()) == "*" {
+		// sipgo's parser marks "*" as Wildcard; the serialised value is
+		// only looked at when it did not (no scheme), as it costs a string.
+		if c.Address.Wildcard || (c.Address.Scheme == "" && strings.TrimSpace(h.Value()) == "*") {
 			// "Contact: *" removes every binding; RFC 3261 §10.2.2 allows it
 			// only alone and with Expires: 0.
 			if len(contacts) != 1 || !hasExpires || defExpires != 0 {

@@ -134,6 +134,9 @@ type Server struct {
 	bound    []boundAddr
 	instance string // this instance's id, set by Listen (relay.go)
 
+	serverHeader sharedHeader // Server: on every response (hotheaders.go)
+	date         dateHeader   // Date: on REGISTER's 200
+
 	mu        sync.Mutex
 	udp       []net.PacketConn
 	parser    *sip.Parser    // the stateless fast path's (stateless.go)
