@@ -20,6 +20,7 @@ func userResource(a *API) *resource[dialplan.User] {
 		match: matchUser,
 		sorts: userSorts,
 		prepare: func(ctx context.Context, t *dialplan.Tenant, old, u *dialplan.User) (string, error) {
+			renamed(old, u)
 			if err := a.foreignNumber(ctx, t.Domain, "direct_number", u.DirectNumber); err != nil {
 				return "", err
 			}
@@ -157,11 +158,20 @@ func detachUser(t *dialplan.Tenant, u *dialplan.User) error {
 	return nil
 }
 
+// renamed lets a client that knows only the single name field rename a
+// user: a new name with first and last name left as they were replaces them.
+func renamed(old, u *dialplan.User) {
+	if old != nil && u.Name != old.Name && u.FirstName == old.FirstName && u.LastName == old.LastName {
+		u.FirstName, u.LastName = "", ""
+	}
+}
+
 // showUser is a user as responses show it: never a password or HA1, except
 // a generated password, once.
 func showUser(u *dialplan.User, secret string) any {
 	c := *u
 	c.Password, c.HA1MD5, c.HA1SHA256, c.Credentials = secret, "", "", nil
+	c.SyncName() // a user stored before first/last names existed
 	return &c
 }
 

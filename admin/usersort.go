@@ -13,22 +13,29 @@ import (
 var userSorts = map[string]func(a, b *dialplan.User) int{
 	"id": func(a, b *dialplan.User) int { return cmp.Compare(a.ID, b.ID) },
 	"last_name": func(a, b *dialplan.User) int {
-		return cmp.Or(cmp.Compare(lastName(a), lastName(b)), cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(cmp.Compare(lastName(a), lastName(b)), cmp.Compare(firstName(a), firstName(b)), cmp.Compare(a.ID, b.ID))
 	},
 	"extension": func(a, b *dialplan.User) int {
 		return cmp.Or(cmp.Compare(firstOf(a.Extensions), firstOf(b.Extensions)), cmp.Compare(a.ID, b.ID))
 	},
 }
 
-// lastName is the last word of the user's name (lower-cased), or its id
-// when it has no name: the directory keeps one name field, as the seeds'
-// exports do, and the console shows it as first and last.
+// lastName is the user's last name (lower-cased), or the first name when
+// there is no last name, or the id after every named user.
 func lastName(u *dialplan.User) string {
-	f := strings.Fields(u.Name)
-	if len(f) == 0 {
-		return "\uffff" + u.ID // the unnamed last
+	first, last := u.Names()
+	switch {
+	case last != "":
+		return strings.ToLower(last)
+	case first != "":
+		return strings.ToLower(first)
 	}
-	return strings.ToLower(f[len(f)-1])
+	return "\uffff" + u.ID // the unnamed last
+}
+
+func firstName(u *dialplan.User) string {
+	first, _ := u.Names()
+	return strings.ToLower(first)
 }
 
 func firstOf(s []string) string {

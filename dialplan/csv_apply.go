@@ -148,7 +148,14 @@ func (im *importer) applyRow(f *csvFile, r *csvRow) (bool, *rowError) {
 // the user has (and a new user gets the next free extension).
 func fill(f *csvFile, r *csvRow, u *User) *rowError {
 	if f.has[colFirstName] || f.has[colLastName] {
-		u.Name = strings.TrimSpace(r.cell(colFirstName) + " " + r.cell(colLastName))
+		u.SyncName()
+		if f.has[colFirstName] {
+			u.FirstName = r.cell(colFirstName)
+		}
+		if f.has[colLastName] {
+			u.LastName = r.cell(colLastName)
+		}
+		u.Name = JoinName(u.FirstName, u.LastName)
 	}
 	if f.has[colEmail] {
 		u.Email = r.cell(colEmail)

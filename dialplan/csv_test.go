@@ -85,7 +85,7 @@ func TestImportRows(t *testing.T) {
 		t.Fatal("john was not created")
 	}
 	wantJohn := &User{
-		ID: "john", Name: "John Smith", Email: "john@acme.example", Extensions: []string{"7010"},
+		ID: "john", Name: "John Smith", FirstName: "John", LastName: "Smith", Email: "john@acme.example", Extensions: []string{"7010"},
 		DirectNumber: "+14155550110", CallerID: CallerIDDirect, Aliases: []string{"john-support", "john-sales"},
 		Forward: &Forward{Number: "+14085551234", When: ForwardNoAnswer, After: DefaultForwardAfter, Screening: true},
 	}

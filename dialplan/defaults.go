@@ -22,6 +22,7 @@ const (
 // the filled-in forms); Parse and Store.Replace call it before validating.
 //
 //   - tenant domain: trimmed and lowercased; extension_policy: 7XXX
+//   - user name: first_name/last_name split from name, name joined from them
 //   - user caller_id: main when the tenant has a main_number, else direct when
 //     the user has a direct_number, else left empty (no caller-ID override)
 //   - forward.after: 20s when forwarding on no_answer
@@ -42,6 +43,7 @@ func SetDefaults(d *Directory) {
 			if u == nil {
 				continue
 			}
+			u.SyncName()
 			if u.CallerID == "" {
 				switch {
 				case t.MainNumber != "":

@@ -48,8 +48,12 @@ type Tenant struct {
 // User is a person with a phone: extensions, SIP credentials, aliases and
 // call-handling settings.
 type User struct {
-	ID         string   `yaml:"id" json:"id"`
+	ID string `yaml:"id" json:"id"`
+	// Name is FirstName and LastName joined (names.go); a directory or API
+	// call that gives only name has it split on its last space.
 	Name       string   `yaml:"name,omitempty" json:"name,omitempty"`
+	FirstName  string   `yaml:"first_name,omitempty" json:"first_name,omitempty"`
+	LastName   string   `yaml:"last_name,omitempty" json:"last_name,omitempty"`
 	Extensions []string `yaml:"extensions,omitempty" json:"extensions,omitempty"`
 	// Password is the plaintext from a file or API call; it is turned into HA1
 	// digests by HashPasswords and then cleared, never stored.

@@ -166,8 +166,8 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("generated SIP password shown = %q, want a long one", password)
 	}
 	zed := apiCall(t, srv, token, "GET", "/tenants/acme.example/users/zed", "")
-	if zed["direct_number"] != "+14155550170" || zed["name"] != "Zed Zimmer" {
-		t.Errorf("zed as stored = %v, want direct number +14155550170 and name Zed Zimmer", zed)
+	if zed["direct_number"] != "+14155550170" || zed["name"] != "Zed Zimmer" || zed["first_name"] != "Zed" || zed["last_name"] != "Zimmer" {
+		t.Errorf("zed as stored = %v, want direct number +14155550170 and first/last name Zed Zimmer", zed)
 	}
 	inv := apiCall(t, srv, token, "GET", "/tenants/acme.example/numbers?status=assigned", "")
 	if inv["numbers"].(map[string]any)["+14155550170"] != "user:zed" {

@@ -124,8 +124,11 @@ async function start() {
 
 const U = { q: "", sort: "last_name", offset: 0 };
 
-function splitName(name) {
-  const f = (name || "").trim().split(/\s+/).filter(Boolean);
+// userNames is a user's first and last name; the server fills both in, and
+// splits a name-only user's name on its last space.
+function userNames(u) {
+  if (u.first_name || u.last_name) return [u.first_name || "", u.last_name || ""];
+  const f = (u.name || "").trim().split(/\s+/).filter(Boolean);
   return f.length < 2 ? [f[0] || "", ""] : [f.slice(0, -1).join(" "), f[f.length - 1]];
 }
 
@@ -148,7 +151,7 @@ async function usersPage() {
     const qs = "?limit=" + PAGE + "&offset=" + U.offset + "&sort=" + U.sort + (U.q ? "&q=" + encodeURIComponent(U.q) : "");
     const [list, regs] = await Promise.all([api("GET", T() + "/users" + qs), registeredByUser()]);
     const rows = list.users.map((u) => {
-      const [first, last] = splitName(u.name);
+      const [first, last] = userNames(u);
       const names = [u.id].concat(u.extensions || [], u.aliases || []);
       const lines = names.filter((n) => regs[n]).map((n) => n + " (" + regs[n].length + ")");
       return h("tr", {},
@@ -185,7 +188,7 @@ async function userForm(id) {
     api("GET", T() + "/groups?limit=1000"),
     isNew ? api("GET", T() + "/next-extension").catch(() => ({})) : Promise.resolve({}),
   ]);
-  const [first, last] = splitName(u.name);
+  const [first, last] = userNames(u);
   const f = {
     id: h("input", { name: "id", value: u.id || "", required: true, pattern: "[a-z0-9._-]+", readonly: !isNew, "aria-describedby": "f-id-hint" }),
     first: h("input", { name: "first_name", value: first, autocomplete: "off" }),
@@ -210,8 +213,7 @@ async function userForm(id) {
   const list = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
   const save = async (e) => {
     e.preventDefault();
-    const name = [f.first.value.trim(), f.last.value.trim()].filter(Boolean).join(" ");
-    const body = { id: f.id.value.trim(), name: name || null, email: f.email.value.trim() || null,
+    const body = { id: f.id.value.trim(), name: null, first_name: f.first.value.trim() || null, last_name: f.last.value.trim() || null, email: f.email.value.trim() || null,
       aliases: list(f.aliases.value), caller_id: f.cid.value, direct_number: f.direct.value || null,
       forward: f.fwd.value.trim() ? { number: f.fwd.value.trim(), when: f.when.value, after: f.after.value + "s", screening: f.screen.checked } : null };
     const exts = list(f.ext.value);
