@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -25,32 +26,35 @@ import (
 
 // options are the driver's flags.
 type options struct {
-	out         string
-	tenants     int
-	users       int
-	systems     []string
-	scenarios   []string
-	step        time.Duration
-	hold        time.Duration
-	cooldown    time.Duration
-	factor      float64
-	refine      int
-	starts      map[string]float64
-	maxRates    map[string]float64
-	limits      limits
-	pin         bool
-	scale       []int
-	scaleRate   float64
-	settle      time.Duration
-	gobench     bool
-	benchtime   string
-	profile     bool
-	profileFor  time.Duration
-	profileDir  string
-	kamShm      int
-	kamChildren int
-	keep        bool
-	noBusy      bool // skip sampling other processes' CPU (tests)
+	out       string
+	tenants   int
+	users     int
+	systems   []string
+	scenarios []string
+	step      time.Duration
+	hold      time.Duration
+	cooldown  time.Duration
+	factor    float64
+	refine    int
+	starts    map[string]float64
+	maxRates  map[string]float64
+	limits    limits
+	pin       bool
+	scale     []int
+	// overloadPhase is the length of the R and last R phases of the
+	// overload curve (2×R lasts twice as long); 0 skips it.
+	overloadPhase time.Duration
+	scaleRate     float64
+	settle        time.Duration
+	gobench       bool
+	benchtime     string
+	profile       bool
+	profileFor    time.Duration
+	profileDir    string
+	kamShm        int
+	kamChildren   int
+	keep          bool
+	noBusy        bool // skip sampling other processes' CPU (tests)
 	// redisCompare runs the register ladder a second time with switchboard's
 	// store.redis on a private redis-server (the memory run is the first).
 	redisCompare bool
@@ -122,6 +126,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprint(stdout, rep.summaryMarkdown())
 	if opt.out != "" {
+		base := strings.TrimSuffix(filepath.Base(opt.out), filepath.Ext(opt.out))
+		if rep.Charts, err = writeCharts(filepath.Dir(opt.out), strings.ToLower(base), rep); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
 		if err := os.WriteFile(opt.out, []byte(rep.markdown()), 0o644); err != nil {
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
@@ -152,6 +161,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.limits.MinAchieved, "min-achieved", 0.9, "a step fails when SIPp achieves less than this share of the offered rate")
 	fs.BoolVar(&o.pin, "pin", runtime.NumCPU() >= 2, "pin the server to CPU 0 and SIPp to CPU 1 with taskset")
 	scale := fs.String("scale", "1000,10000", "registered-phone counts for the scale curve, comma-separated (\"\" skips it)")
+	fs.DurationVar(&o.overloadPhase, "overload", 10*time.Second, "with switchboard and register selected: the overload curve offers the register ladder's sustained rate R for this long, 2×R for twice as long, then R again (0 skips it)")
 	fs.Float64Var(&o.scaleRate, "scale-rate", 2000, "REGISTER rate offered while filling the location table for the scale curve")
 	fs.DurationVar(&o.settle, "settle", 35*time.Second, "wait after filling the table before measuring memory (sipgo keeps REGISTER transactions 32 s)")
 	fs.BoolVar(&o.gobench, "gobench", true, "run the Go micro-benchmarks (go test -bench) and include them")
@@ -178,6 +188,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case "":
 	case onlyVoicemail:
 		*systems, *scen, *scale = sysSwitchboard, "", ""
+		o.overloadPhase = 0
 		o.redisCompare, o.gobench, o.profile = false, false, false
 		if o.voicemail <= 0 {
 			errs = append(errs, errors.New("-only voicemail: -voicemail must be at least 1"))
@@ -187,6 +198,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			errs = append(errs, errors.New("-only redis-compare: redis-server not found (apt-get install -y redis-server)"))
 		}
 		*systems, *scen, *scale = sysSwitchboard, "register", ""
+		o.overloadPhase = 0
 		o.redisCompare, o.gobench, o.profile = true, false, false
 	default:
 		errs = append(errs, fmt.Errorf("-only: unknown part %q (want redis-compare or voicemail)", o.only))
@@ -323,6 +335,12 @@ func execute(ctx context.Context, opt options, command string, log io.Writer) (*
 		rep.RedisCompare = &redisCompare{Memory: mem, Redis: b.runRedisRegister(ctx), When: time.Now()}
 		if opt.only == onlyRedisCompare {
 			rep.RedisCompare.Command = command
+		}
+	}
+	if mem, ok := rep.run(sysSwitchboard, "register"); ok && opt.overloadPhase > 0 && ctx.Err() == nil {
+		if best, ok := mem.best(); ok {
+			logf("bench: overload curve at R = %.0f/s", best.Offered)
+			rep.Overload = append(rep.Overload, b.overload(ctx, best.Offered))
 		}
 	}
 	if len(opt.scale) > 0 && ctx.Err() == nil {

@@ -24,6 +24,8 @@ type report struct {
 	GoBenchErr   error
 	RedisCompare *redisCompare    // -redis-compare; nil when not run
 	Voicemail    *voicemailResult // -voicemail; nil when not run
+	Overload     []overloadResult // -overload; empty when not run
+	Charts       []chartLink      // SVGs written beside the -o file
 }
 
 func (r *report) run(system, scenario string) (runResult, bool) {
@@ -179,6 +181,11 @@ func (r *report) markdown() string {
 		b.WriteString(r.Voicemail.markdown(o.pin))
 		b.WriteString("\n")
 	}
+
+	for _, o := range r.Overload {
+		b.WriteString(o.markdown())
+	}
+	b.WriteString(chartsMarkdown(r.Charts))
 
 	if len(r.Scale) > 0 {
 		b.WriteString("## Scale curve\n\n")
