@@ -30,6 +30,11 @@ type Binding struct {
 	// instances a request for a TCP phone must go through that instance.
 	Instance string
 	Updated  time.Time
+	// SIPInstance and RegID identify an RFC 5626 outbound flow (the phone's
+	// +sip.instance and reg-id Contact parameters); zero when the phone did
+	// not use outbound. See outbound.go.
+	SIPInstance string
+	RegID       uint32
 }
 
 // Expired reports whether the binding has expired at now.

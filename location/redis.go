@@ -181,8 +181,8 @@ func (r *Redis) updateMirror(ctx context.Context, aor, tenant string, fn UpdateF
 		}
 		when = now
 		for _, b := range cur {
-			if !slices.ContainsFunc(next, func(n Binding) bool { return n.Contact == b.Contact }) {
-				removed = append(removed, b.Contact)
+			if !slices.ContainsFunc(next, func(n Binding) bool { return n.Key() == b.Key() }) {
+				removed = append(removed, b.Key())
 			}
 		}
 		return next, nil
@@ -201,7 +201,7 @@ func (r *Redis) updateMirror(ctx context.Context, aor, tenant string, fn UpdateF
 		p.removed[c] = when
 	}
 	for _, b := range out {
-		delete(p.removed, b.Contact)
+		delete(p.removed, b.Key())
 	}
 	r.mu.Unlock()
 	select {
@@ -239,13 +239,13 @@ func (r *Redis) pendingOf(aor string) *pending {
 func merge(stored, mine []Binding, removed map[string]time.Time) []Binding {
 	out := slices.Clone(mine)
 	for _, s := range stored {
-		i := slices.IndexFunc(out, func(b Binding) bool { return b.Contact == s.Contact })
+		i := slices.IndexFunc(out, func(b Binding) bool { return b.Key() == s.Key() })
 		switch {
 		case i >= 0:
 			if s.Updated.After(out[i].Updated) {
 				out[i] = s
 			}
-		case !removed[s.Contact].IsZero() && !removed[s.Contact].Before(s.Updated):
+		case !removed[s.Key()].IsZero() && !removed[s.Key()].Before(s.Updated):
 			// removed here after it was written there
 		default:
 			out = append(out, s)

@@ -166,14 +166,14 @@ func (r *Redis) update(ctx context.Context, op, aor, tenant string, fn UpdateFun
 				}
 				latest = later(latest, b.Expires)
 				enc := encodeBinding(b, i)
-				if st.raw[b.Contact] == enc {
+				if st.raw[b.Key()] == enc {
 					continue
 				}
-				args = append(args, b.Contact, enc, b.Expires.UnixMilli())
+				args = append(args, b.Key(), enc, b.Expires.UnixMilli())
 				args[4] = args[4].(int) + 1
 			}
 			for field := range st.raw {
-				if field != versionField && !slices.ContainsFunc(next, func(b Binding) bool { return b.Contact == field }) {
+				if field != versionField && !slices.ContainsFunc(next, func(b Binding) bool { return b.Key() == field }) {
 					args = append(args, field)
 				}
 			}
@@ -217,7 +217,7 @@ func (r *Redis) cached(aor string, attempt int) (stored, bool) {
 	}
 	st := stored{version: strconv.FormatUint(v, 10), bindings: bs, raw: make(map[string]string, len(bs))}
 	for i := range bs {
-		st.raw[bs[i].Contact] = encodeBinding(&bs[i], i)
+		st.raw[bs[i].Key()] = encodeBinding(&bs[i], i)
 	}
 	return st, true
 }
@@ -264,13 +264,16 @@ type wireBinding struct {
 	UserAgent string  `json:"ua,omitempty"`
 	Instance  string  `json:"in,omitempty"`
 	Updated   int64   `json:"u,omitempty"`
+	// RFC 5626 flow identity; the hash field is then Binding.Key.
+	SIPInstance string `json:"si,omitempty"`
+	RegID       uint32 `json:"ri,omitempty"`
 }
 
 func encodeBinding(b *Binding, order int) string {
 	w := wireBinding{
 		Order: order, Tenant: b.Tenant, Expires: b.Expires.UnixNano(), Q: b.Q, CallID: b.CallID, CSeq: b.CSeq,
 		Source: b.Source, Transport: b.Transport, LocalAddr: b.LocalAddr, UserAgent: b.UserAgent,
-		Instance: b.Instance,
+		Instance: b.Instance, SIPInstance: b.SIPInstance, RegID: b.RegID,
 	}
 	if !b.Updated.IsZero() {
 		w.Updated = b.Updated.UnixNano()
@@ -279,7 +282,8 @@ func encodeBinding(b *Binding, order int) string {
 	return string(buf)
 }
 
-func decodeBinding(aor, contact, s string) (Binding, int, error) {
+func decodeBinding(aor, field, s string) (Binding, int, error) {
+	contact := contactOfKey(field)
 	var w wireBinding
 	if err := json.Unmarshal([]byte(s), &w); err != nil {
 		return Binding{}, 0, err
@@ -287,7 +291,7 @@ func decodeBinding(aor, contact, s string) (Binding, int, error) {
 	b := Binding{
 		AOR: aor, Tenant: w.Tenant, Contact: contact, Expires: time.Unix(0, w.Expires), Q: w.Q,
 		CallID: w.CallID, CSeq: w.CSeq, Source: w.Source, Transport: w.Transport, LocalAddr: w.LocalAddr,
-		UserAgent: w.UserAgent, Instance: w.Instance,
+		UserAgent: w.UserAgent, Instance: w.Instance, SIPInstance: w.SIPInstance, RegID: w.RegID,
 	}
 	if w.Updated != 0 {
 		b.Updated = time.Unix(0, w.Updated)

@@ -93,6 +93,26 @@ func unregister(contact string) location.UpdateFunc {
 	}
 }
 
+const outboundInstance = "<urn:uuid:00000000-0000-1000-8000-000a95a0e128>"
+
+// outboundFlow registers (or replaces) the RFC 5626 flow reg-id of one
+// phone instance, as the registrar does: by instance and reg-id, not contact.
+func outboundFlow(source string, regID uint32) location.UpdateFunc {
+	return func(now time.Time, cur []location.Binding) ([]location.Binding, error) {
+		b := location.Binding{Contact: "sip:a@192.0.2.1;transport=tcp", Expires: now.Add(time.Hour),
+			CallID: "c", CSeq: 1, Source: source, Transport: "tcp", Instance: "sb-1", Updated: now,
+			SIPInstance: outboundInstance, RegID: regID}
+		out := append([]location.Binding(nil), cur...)
+		for i := range out {
+			if out[i].SIPInstance == b.SIPInstance && out[i].RegID == regID {
+				out[i] = b
+				return out, nil
+			}
+		}
+		return append(out, b), nil
+	}
+}
+
 func contacts(bs []location.Binding) string {
 	var out []string
 	for _, b := range bs {
@@ -223,6 +243,42 @@ var conformance = []struct {
 		}
 		if got := s.Counts(); got["acme"] != 2 {
 			t.Errorf("Counts after an expiry = %v, want acme 2", got)
+		}
+	}},
+	{"outbound flows share a contact and are keyed by reg-id", func(t *testing.T, s store, clk *clock) {
+		// RFC 5626 §6: one phone, two flows, the same Contact URI.
+		got := update(t, s, "a@t", "t", outboundFlow("192.0.2.1:4001", 1))
+		got = update(t, s, "a@t", "t", outboundFlow("192.0.2.1:4002", 2))
+		if len(got) != 2 {
+			t.Fatalf("after two reg-ids: %d bindings, want 2: %+v", len(got), got)
+		}
+		// A new flow for reg-id 1 (the phone reconnected) replaces the old one.
+		update(t, s, "a@t", "t", outboundFlow("192.0.2.1:4003", 1))
+		bs := lookup(t, s, "a@t")
+		flows := map[uint32]string{}
+		for _, b := range bs {
+			if b.SIPInstance != outboundInstance || b.Contact != "sip:a@192.0.2.1;transport=tcp" {
+				t.Errorf("binding lost its identity: %+v", b)
+			}
+			flows[b.RegID] = b.Source
+		}
+		if len(bs) != 2 || flows[1] != "192.0.2.1:4003" || flows[2] != "192.0.2.1:4002" {
+			t.Errorf("flows = %v (%d bindings), want reg-id 1 on :4003 and 2 on :4002", flows, len(bs))
+		}
+		if c := s.Counts()["t"]; c != 2 {
+			t.Errorf("Counts[t] = %d, want 2", c)
+		}
+		update(t, s, "a@t", "t", func(_ time.Time, cur []location.Binding) ([]location.Binding, error) {
+			var out []location.Binding
+			for _, b := range cur {
+				if b.RegID != 2 {
+					out = append(out, b)
+				}
+			}
+			return out, nil
+		})
+		if bs := lookup(t, s, "a@t"); len(bs) != 1 || bs[0].RegID != 1 {
+			t.Errorf("after removing reg-id 2: %+v, want only reg-id 1", bs)
 		}
 	}},
 	{"concurrent updates", func(t *testing.T, s store, clk *clock) {

@@ -78,7 +78,7 @@ func (s *Server) contacts(ctx context.Context, aor string) []location.Binding {
 		s.log.Error("location lookup failed", "error", err)
 		return nil
 	}
-	return bs
+	return s.pickFlows(bs) // one working flow per outbound phone (outbound.go)
 }
 
 // classify decides who is calling: a trunk (by source address), an

@@ -98,8 +98,9 @@ func (s *Server) register(ctx context.Context, req *sip.Request, tx sip.ServerTr
 		if secs < 1 {
 			secs = 1
 		}
-		res.AppendHeader(sip.NewHeader("Contact", "<"+bindings[i].Contact+">;expires="+strconv.Itoa(secs)))
+		res.AppendHeader(sip.NewHeader("Contact", contactValue(&bindings[i], secs)))
 	}
+	s.outboundReply(res, r) // outbound.go
 	res.AppendHeader(s.date.get(now))
 	s.send(tx, req, res)
 }
@@ -115,6 +116,9 @@ type regContact struct {
 	URI     string
 	Expires time.Duration // 0 removes the binding
 	Q       float32
+	// RFC 5626 flow identity (outbound.go); RegID 0 = not outbound.
+	SIPInstance string
+	RegID       uint32
 }
 
 // regRequest is everything applyRegister needs from a REGISTER.
@@ -193,7 +197,14 @@ func (s *Server) parseRegister(req *sip.Request) (regRequest, int, sip.Header) {
 			return r, 423, sip.NewHeader("Min-Expires", strconv.Itoa(int(s.cfg.MinExpires/time.Second)))
 		}
 		rc.Expires = min(rc.Expires, s.cfg.MaxExpires)
+		if !outboundContact(req, c, &rc) {
+			return r, 400, nil
+		}
 		r.Contacts = append(r.Contacts, rc)
+	}
+	if r.outbound() && len(r.Contacts) > 1 {
+		// RFC 5626 §6: a REGISTER with a reg-id registers exactly one flow.
+		return r, 400, nil
 	}
 	return r, 0, nil
 }
@@ -233,7 +244,7 @@ func applyRegister(now time.Time, cur []location.Binding, r regRequest, maxConta
 	}
 	out := slices.Clone(cur)
 	for _, c := range r.Contacts {
-		i := slices.IndexFunc(out, func(b location.Binding) bool { return b.Contact == c.URI })
+		i := slices.IndexFunc(out, func(b location.Binding) bool { return sameBinding(b, c) })
 		if i >= 0 && out[i].CallID == r.CallID && r.CSeq < out[i].CSeq {
 			return nil, location.ErrStale
 		}
@@ -247,6 +258,7 @@ func applyRegister(now time.Time, cur []location.Binding, r regRequest, maxConta
 			AOR: r.AOR, Tenant: r.Tenant, Contact: c.URI, Expires: now.Add(c.Expires), Q: c.Q,
 			CallID: r.CallID, CSeq: r.CSeq, Source: r.Source, Transport: r.Transport,
 			LocalAddr: r.LocalAddr, UserAgent: r.UserAgent, Instance: r.Instance, Updated: now,
+			SIPInstance: c.SIPInstance, RegID: c.RegID,
 		}
 		if i >= 0 {
 			out[i] = b
