@@ -14,8 +14,8 @@ import (
 // accountRoutes registers sign-in and the tenant's admins and tokens.
 func (a *API) accountRoutes() {
 	a.handleScoped("POST", "/login", ScopePublic, a.login)
-	a.handleScoped("POST", "/logout", ScopeAny, a.logout)
-	a.handleScoped("GET", "/session", ScopeAny, a.session)
+	a.handleScoped("POST", "/logout", ScopeSignedIn, a.logout)
+	a.handleScoped("GET", "/session", ScopeSignedIn, a.session)
 	a.handleScoped("GET", "/openapi.yaml", ScopePublic, serveOpenAPI)
 
 	a.handle("GET", "/tenants/{domain}/tokens", a.listTokens)

@@ -170,6 +170,7 @@ func (a *API) routesTable() {
 	a.handle("DELETE", "/tenants/{domain}/numbers/{number}", a.deleteNumber)
 
 	a.voicemailRoutes()
+	a.selfServiceRoutes()
 
 	a.handleScoped("GET", "/registrations", ScopeAny, a.listRegistrations)
 	a.handleScoped("GET", "/calls", ScopeAny, a.listCalls)

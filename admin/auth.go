@@ -23,13 +23,18 @@ const (
 	// RoleTenantAdmin manages one tenant: its users, numbers, groups,
 	// attendants, admins and tokens. Anything else answers 404.
 	RoleTenantAdmin Role = "tenant_admin"
+	// RoleUser is one person of a tenant signed in to the console: only
+	// /me (their own forwarding, caller ID, voicemail PIN and greeting),
+	// /session and /logout; every other route answers 404.
+	RoleUser Role = "user"
 )
 
 // Principal is who a request acts as, resolved from its bearer token or
 // session cookie before any handler runs.
 type Principal struct {
 	Role   Role
-	Tenant string // the tenant of a tenant admin; "" for the provider
+	Tenant string // the tenant of a tenant admin or user; "" for the provider
+	User   string // the user id of RoleUser
 	// Who names the principal in audit lines: "provider token",
 	// "token:ID", "admin:EMAIL". Never a secret.
 	Who string
@@ -43,7 +48,7 @@ func (p *Principal) Provider() bool { return p != nil && p.Role == RoleProvider 
 
 // Sees reports whether the principal may see tenant domain.
 func (p *Principal) Sees(domain string) bool {
-	return p.Provider() || p != nil && strings.EqualFold(p.Tenant, domain)
+	return p.Provider() || p != nil && p.Role == RoleTenantAdmin && strings.EqualFold(p.Tenant, domain)
 }
 
 type principalKey struct{}
@@ -73,6 +78,11 @@ const (
 	ScopeAny
 	// ScopePublic: no credential needed (login, the OpenAPI document).
 	ScopePublic
+	// ScopeSignedIn: any principal, a self-service user too (session,
+	// logout). Every other scope answers a user 404.
+	ScopeSignedIn
+	// ScopeUser: a self-service user only (/me); anyone else gets 404.
+	ScopeUser
 )
 
 // sessionCookie names the console's session cookie.
@@ -121,7 +131,10 @@ func (a *API) authenticate(r *http.Request) (*Principal, error) {
 		}
 	}
 	p := &Principal{Role: RoleTenantAdmin, Tenant: s.Tenant, Who: s.Who, session: &s}
-	if s.Tenant == "" {
+	switch {
+	case s.User != "":
+		p.Role, p.User = RoleUser, s.User
+	case s.Tenant == "":
 		p.Role = RoleProvider
 	}
 	return p, nil
@@ -172,6 +185,9 @@ func authorize(p *Principal, s Scope, r *http.Request) error {
 	}
 	if p == nil {
 		return errUnauthenticated
+	}
+	if (p.Role == RoleUser) != (s == ScopeUser) && s != ScopeSignedIn {
+		return noSuchEndpoint(r)
 	}
 	switch s {
 	case ScopeProvider:

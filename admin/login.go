@@ -107,6 +107,7 @@ type sessionInfo struct {
 	Role    Role      `json:"role"`
 	Tenant  string    `json:"tenant,omitempty"`
 	Email   string    `json:"email,omitempty"`
+	User    string    `json:"user,omitempty"` // the user id of a self-service session
 	Who     string    `json:"who"`
 	CSRF    string    `json:"csrf,omitempty"`
 	Expires time.Time `json:"expires,omitzero"`
@@ -199,7 +200,7 @@ func (a *API) checkLogin(r *http.Request, body loginBody) (dialplan.Session, err
 	hash := adm.PasswordHash
 	switch {
 	case errors.Is(err, dialplan.ErrNotFound):
-		hash = dummyHash
+		return a.checkUserLogin(r, body) // selfservice.go
 	case err != nil:
 		return dialplan.Session{}, err
 	}
@@ -214,8 +215,11 @@ func (a *API) checkLogin(r *http.Request, body loginBody) (dialplan.Session, err
 }
 
 func infoOf(s dialplan.Session) sessionInfo {
-	in := sessionInfo{Role: RoleTenantAdmin, Tenant: s.Tenant, Email: s.Email, Who: s.Who, CSRF: s.CSRF, Expires: s.Expires}
-	if s.Tenant == "" {
+	in := sessionInfo{Role: RoleTenantAdmin, Tenant: s.Tenant, Email: s.Email, User: s.User, Who: s.Who, CSRF: s.CSRF, Expires: s.Expires}
+	switch {
+	case s.User != "":
+		in.Role = RoleUser
+	case s.Tenant == "":
 		in.Role = RoleProvider
 	}
 	return in

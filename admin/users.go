@@ -82,6 +82,10 @@ func matchUser(u *dialplan.User, q string) bool {
 // password, a generated one (returned to show once); an updated user
 // without a new password keeps its credentials.
 func prepareUser(t *dialplan.Tenant, old, u *dialplan.User) (string, error) {
+	u.PortalHash = "" // set only through portal-password or an invitation
+	if old != nil {
+		u.PortalHash = old.PortalHash
+	}
 	if old == nil && len(u.Extensions) == 0 {
 		e, err := dialplan.NextExtension(t)
 		if err != nil {
@@ -170,7 +174,7 @@ func renamed(old, u *dialplan.User) {
 // a generated password, once.
 func showUser(u *dialplan.User, secret string) any {
 	c := *u
-	c.Password, c.HA1MD5, c.HA1SHA256, c.Credentials = secret, "", "", nil
+	c.Password, c.HA1MD5, c.HA1SHA256, c.Credentials, c.PortalHash = secret, "", "", nil, ""
 	c.SyncName() // a user stored before first/last names existed
 	return &c
 }

@@ -39,6 +39,8 @@ type Session struct {
 	Email  string `json:"email,omitempty"` // the admin; "" for a session opened with a token
 	Tenant string `json:"tenant"`          // "" = provider
 	Who    string `json:"who"`             // audit name
+	// User is the user id of a self-service session ("" for an admin).
+	User string `json:"user,omitempty"`
 	// TokenHash is the token a session was opened with, which must still
 	// exist for the session to work ("" for a password sign-in).
 	TokenHash string    `json:"token_hash,omitempty"`

@@ -67,6 +67,9 @@ type User struct {
 	Email        string     `yaml:"email,omitempty" json:"email,omitempty"`
 	Mobile       string     `yaml:"mobile,omitempty" json:"mobile,omitempty"`
 	Voicemail    *Voicemail `yaml:"voicemail,omitempty" json:"voicemail,omitempty"` // voicemail.go
+	// PortalHash is the argon2id hash of the password the user signs in to
+	// the console with (self-service); set only through the admin API.
+	PortalHash string `yaml:"portal_password_hash,omitempty" json:"portal_password_hash,omitempty"`
 
 	// Credentials are the HA1 digests per digest username (the id and every
 	// extension), computed by HashPasswords. Not part of the file format.

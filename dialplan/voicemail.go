@@ -45,6 +45,9 @@ const DefaultVoicemailAfter = Duration(20 * time.Second)
 
 var pinPattern = regexp.MustCompile(`^[0-9]{4,10}$`)
 
+// ValidPIN reports whether pin is a usable mailbox PIN (4-10 digits).
+func ValidPIN(pin string) bool { return pinPattern.MatchString(pin) }
+
 // HashPIN returns the stored form of a mailbox PIN. The tenant and mailbox
 // salt it so equal PINs do not look equal; a 4-digit PIN stays guessable by
 // anyone holding the hash, which is why the hash is never served by the API.
