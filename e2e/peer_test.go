@@ -39,6 +39,10 @@ type peer struct {
 	regCSeq uint32
 	regID   string
 	mute    atomic.Bool // answers no OPTIONS
+	// outbound, when set, is appended to the REGISTER Contact and the
+	// REGISTER says Supported: outbound (RFC 5626, outbound_test.go).
+	outbound string
+	lastReg  *sip.Response // final response of the last REGISTER
 }
 
 // answer is how a peer answers an initial INVITE.
@@ -138,7 +142,10 @@ func registerCode(p *peer, aor string, u user) (int, error) {
 	req.AppendHeader(&cid)
 	p.regCSeq++
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: p.regCSeq, MethodName: sip.REGISTER})
-	req.AppendHeader(sip.NewHeader("Contact", "<"+p.contactURI(aor)+">"))
+	req.AppendHeader(sip.NewHeader("Contact", "<"+p.contactURI(aor)+">"+p.outbound))
+	if p.outbound != "" {
+		req.AppendHeader(sip.NewHeader("Supported", "outbound"))
+	}
 	req.AppendHeader(sip.NewHeader("Expires", "300"))
 	res, err := p.client.Do(ctx, req)
 	if err == nil && res.StatusCode == 401 {
@@ -148,6 +155,7 @@ func registerCode(p *peer, aor string, u user) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	p.lastReg = res
 	return res.StatusCode, nil
 }
 
