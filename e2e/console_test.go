@@ -63,7 +63,8 @@ func apiCall(t *testing.T, srv *server, token, method, path, body string) map[st
 // sign in, add a user with a number from the pool, bulk-upload a CSV with
 // bad rows and read the report, download the failed rows, then REGISTER a
 // SIP phone with the new user's credentials and see it registered on the
-// Users page. With SWITCHBOARD_SCREENSHOTS=DIR it saves a PNG of each page
+// Users page; last, the new user signs in and sets their forwarding on My
+// phone. With SWITCHBOARD_SCREENSHOTS=DIR it saves a PNG of each page
 // (docs/console/ holds the committed ones).
 func TestConsoleInChromium(t *testing.T) {
 	exe := chromiumPath(t)
@@ -265,5 +266,39 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 		run("provider page", chromedp.Navigate(base+"#/provider"), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#provider-result`)))
 		shot("provider")
+	}
+
+	// Zed signs in as himself and changes only his own phone settings.
+	apiCall(t, srv, token, "PATCH", "/tenants/acme.example/users/zed", `{"email":"zed@acme.example","voicemail":{"enabled":true,"pin":"1234"}}`)
+	apiCall(t, srv, token, "POST", "/tenants/acme.example/users/zed/portal-password", `{"password":"zed-portal-pw"}`)
+	signOut := `fetch("/api/v1/logout",{method:"POST",headers:{"X-CSRF-Token":S.session.csrf}}).then(r=>r.status)`
+	if code, err := chromedp.Run(ctx, chromedp.Evaluate[int](signOut, chromedp.EvalAwaitPromise)); err != nil || code != 200 {
+		t.Fatalf("sign out from the page: %d %v", code, err)
+	}
+	run("sign in as a user",
+		chromedp.Navigate(base+"#/login"), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=email]`), "zed@acme.example"),
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), "zed-portal-pw"),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#me-form`)))
+	if disp, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.getElementById("nav")).display`)); err != nil || disp != "none" {
+		t.Errorf("the admin navigation is shown to a user (display %q, %v)", disp, err)
+	}
+	run("set my forwarding",
+		chromedp.SendKeys(chromedp.CSS(`#me-form input[name=forward_number]`), "+14085551234"),
+		chromedp.SetValue(chromedp.CSS(`#me-form select[name=forward_when]`), "always"),
+		chromedp.Click(chromedp.CSS(`#me-screen`)),
+		chromedp.SendKeys(chromedp.CSS(`#me-form input[name=voicemail_pin]`), "86420"))
+	shot("my-phone")
+	run("save my phone", chromedp.Click(chromedp.CSS(`#me-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#status.good`)))
+	zed = apiCall(t, srv, token, "GET", "/tenants/acme.example/users/zed", "")
+	if fw, _ := zed["forward"].(map[string]any); fw == nil || fw["number"] != "+14085551234" || fw["when"] != "always" || fw["screening"] != true {
+		t.Errorf("zed's forwarding after My phone = %v, want always to +14085551234 with screening", zed["forward"])
+	}
+	// The user's session cannot reach the admin routes, even its own user's.
+	js := `fetch("/api/v1/tenants/acme.example/users/zed").then(r=>r.status)`
+	if code, err := chromedp.Run(ctx, chromedp.Evaluate[int](js, chromedp.EvalAwaitPromise)); err != nil || code != 404 {
+		t.Errorf("GET the user's own admin route from the user's session = %d %v, want 404", code, err)
 	}
 }

@@ -100,10 +100,18 @@ function loginPage() {
   email.focus();
 }
 
+function signOutButton() {
+  return h("button", { type: "button", class: "link", onclick: async () => {
+    try { await api("POST", "/logout"); } catch (e) { /* signed out anyway */ }
+    S.session = null; go("#/login");
+  } }, "Sign out");
+}
+
 async function start() {
   if (!S.session) {
     try { S.session = await api("GET", "/session"); } catch (e) { return loginPage(); }
   }
+  if (S.session.role === "user") return startMyPhone();
   const prov = S.session.role === "provider";
   document.getElementById("nav").hidden = false;
   document.getElementById("nav-provider").hidden = !prov;
@@ -112,11 +120,7 @@ async function start() {
     const ts = (await api("GET", "/tenants")).tenants;
     S.tenant = ts.length ? ts[0].domain : "";
   }
-  const out = h("button", { type: "button", class: "link", onclick: async () => {
-    try { await api("POST", "/logout"); } catch (e) { /* signed out anyway */ }
-    S.session = null; go("#/login");
-  } }, "Sign out");
-  document.getElementById("who").replaceChildren((S.session.email || S.session.who) + " · " + (S.tenant || "no tenant") + " ", out);
+  document.getElementById("who").replaceChildren((S.session.email || S.session.who) + " · " + (S.tenant || "no tenant") + " ", signOutButton());
   if (location.hash === "" || location.hash === "#/login") go(prov ? "#/provider" : "#/users"); else route();
 }
 
@@ -466,6 +470,7 @@ async function route() {
   for (const a of document.querySelectorAll("#nav a")) {
     if (hash.startsWith(a.getAttribute("href"))) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
+  if (S.session.role === "user") return myPhonePage().catch((err) => say(err.message, true));
   const [, what, arg] = hash.split("/");
   try {
     if (!S.tenant && what !== "provider") return page("No tenant", h("p", {}, "Create a tenant first."));
@@ -481,6 +486,60 @@ async function route() {
     }
     document.getElementById("main").focus({ preventScroll: true });
   } catch (err) { say(err.message, true); }
+}
+
+// ---------- my phone (the self-service user role) ----------
+
+function startMyPhone() {
+  S.tenant = S.session.tenant;
+  document.getElementById("nav").hidden = true;
+  document.getElementById("who").replaceChildren((S.session.email || S.session.who) + " · " + S.tenant + " ", signOutButton());
+  if (location.hash !== "#/me") go("#/me"); else route();
+}
+
+// myPhonePage is all a user may change: forwarding, caller ID, voicemail
+// PIN and greeting (PATCH /me refuses anything else).
+async function myPhonePage() {
+  const me = await api("GET", "/me");
+  const fw = me.forward || {};
+  const f = {
+    cid: h("select", { name: "caller_id" }, h("option", { value: "main" }, "Company main number" + (me.main_number ? " (" + me.main_number + ")" : "")),
+      me.direct_number ? h("option", { value: "direct" }, "My direct number (" + me.direct_number + ")") : null),
+    fwd: h("input", { name: "forward_number", type: "tel", value: fw.number || "", placeholder: "+14085551234" }),
+    when: h("select", { name: "forward_when" }, [["no_answer", "No answer"], ["always", "Always"], ["busy", "Busy"], ["unregistered", "Not registered"]].map(([v, l]) => h("option", { value: v }, l))),
+    after: h("input", { name: "forward_after", type: "number", min: "1", max: "300", value: fw.after ? parseInt(fw.after, 10) : 20 }),
+    screen: h("input", { name: "forward_screening", type: "checkbox", checked: !!fw.screening }),
+    pin: h("input", { name: "voicemail_pin", type: "password", inputmode: "numeric", pattern: "[0-9]{4,10}", autocomplete: "new-password" }),
+    greeting: h("input", { name: "voicemail_greeting", value: (me.voicemail && me.voicemail.greeting) || "" }),
+  };
+  f.cid.value = me.caller_id || "main";
+  if (fw.when) f.when.value = fw.when;
+  const save = async (e) => {
+    e.preventDefault();
+    const body = { caller_id: f.cid.value,
+      forward: f.fwd.value.trim() ? { number: f.fwd.value.trim(), when: f.when.value, after: f.after.value + "s", screening: f.screen.checked } : null };
+    if (me.voicemail) {
+      body.voicemail = { greeting: f.greeting.value.trim() || null };
+      if (f.pin.value) body.voicemail.pin = f.pin.value;
+    }
+    try {
+      await api("PATCH", "/me", body);
+      f.pin.value = "";
+      say("Saved your phone settings");
+    } catch (err) { say(err.message + (err.field ? " (" + err.field + ")" : ""), true); }
+  };
+  page("My phone",
+    h("p", {}, (me.name || me.id) + " · extension " + ((me.extensions || []).join(", ") || "none") + (me.direct_number ? " · direct " + me.direct_number : "")),
+    h("form", { class: "card", id: "me-form", onsubmit: save },
+      h("fieldset", {}, h("legend", {}, "Outbound caller ID"), field("My calls show", f.cid)),
+      h("fieldset", {}, h("legend", {}, "Forwarding"),
+        field("Forward to", f.fwd, "blank: no forwarding"), field("When", f.when), field("After (seconds)", f.after),
+        h("div", { class: "field check" }, f.screen, h("label", { for: (f.screen.id = "me-screen") }, "Screening: the forwarded call must press 1 to accept"))),
+      me.voicemail ? h("fieldset", {}, h("legend", {}, "Voicemail"),
+        field("New PIN", f.pin, me.voicemail.pin_set ? "4-10 digits; blank keeps your PIN" : "4-10 digits"),
+        field("Greeting prompt", f.greeting, "blank: the standard greeting")) : null,
+      h("div", { class: "bar" }, h("button", { type: "submit" }, "Save"))));
+  f.fwd.focus();
 }
 
 window.addEventListener("hashchange", () => { say(""); route(); });
