@@ -371,7 +371,11 @@ func (s *Server) Ready() bool { return s.ready.Load() && !s.draining.Load() }
 func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	errc := make(chan error, len(s.udp)+len(s.tcp)+len(s.streams)+1)
 	for _, pc := range s.udp {
-		go func() { errc <- s.srv.ServeUDP(pc) }()
+		var served net.PacketConn = pc
+		if u, ok := pc.(*net.UDPConn); ok {
+			served = newBatchConn(u) // recvmmsg under sipgo's read loop (udpbatch.go)
+		}
+		go func() { errc <- s.srv.ServeUDP(served) }()
 	}
 	for _, ln := range s.tcp {
 		go func() { errc <- s.srv.ServeTCP(ln) }()
