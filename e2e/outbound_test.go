@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/pion/stun/v3"
 )
 
 // phoneInstance is the +sip.instance of the one outbound phone of these tests.
@@ -99,4 +101,42 @@ func TestOutboundCRLFKeepalive(t *testing.T) {
 			t.Fatalf("ping %d: pong %q, %v; want CRLF", i+1, pong, err)
 		}
 	}
+}
+
+// TestOutboundSTUNKeepalive: a STUN Binding request on the SIP UDP port
+// (RFC 5626 §4.4.2) gets a Binding success with the address it came from,
+// and SIP on the same socket still works.
+func TestOutboundSTUNKeepalive(t *testing.T) {
+	t.Parallel()
+	srv := start(t, options{})
+	conn, err := net.Dial("udp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
+	if _, err := conn.Write(req.Raw); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1500)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatalf("no answer to a STUN Binding request: %v", err)
+	}
+	res := &stun.Message{Raw: buf[:n]}
+	if err := res.Decode(); err != nil {
+		t.Fatalf("answer is not STUN: %v (%q)", err, buf[:n])
+	}
+	if res.Type != stun.BindingSuccess || res.TransactionID != req.TransactionID {
+		t.Fatalf("answer %v tx %x, want Binding success for %x", res.Type, res.TransactionID, req.TransactionID)
+	}
+	var mapped stun.XORMappedAddress
+	if err := mapped.GetFrom(res); err != nil {
+		t.Fatalf("no XOR-MAPPED-ADDRESS: %v", err)
+	}
+	if local := conn.LocalAddr().(*net.UDPAddr); !mapped.IP.Equal(local.IP) || mapped.Port != local.Port {
+		t.Errorf("mapped address %s, want %s", mapped, local)
+	}
+	phoneOn(t, srv, "7002", "UDP", "7002", bob) // SIP on the same port still works
 }

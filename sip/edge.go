@@ -43,6 +43,9 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, e
 	if (info.Transport == "udp" || info.Transport == "UDP") && s.overload.shed(data) {
 		return nil, nil // overload.go
 	}
+	if s.stunKeepalive(info, data) {
+		return nil, nil // RFC 5626 UDP keepalive (stun.go)
+	}
 	if s.stateless(info, data) {
 		return nil, nil
 	}
