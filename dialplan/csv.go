@@ -57,11 +57,18 @@ type ImportRow struct {
 	Error  string       `json:"error,omitempty"`
 	// Field is the CSV column the error is about, when there is one.
 	Field string `json:"field,omitempty"`
+	// Password is the SIP password generated for a new user of a file from
+	// another provider (csv_foreign.go). It is in this report only: the
+	// directory keeps its digests, so it cannot be shown again.
+	Password string `json:"password,omitempty"`
 }
 
 // ImportReport is the result of a bulk import: one ImportRow per data row,
 // in file order, and the totals.
 type ImportReport struct {
+	// Format is the other provider's layout the file was recognised as
+	// ("iplum", "multiline"); empty for switchboard's own columns.
+	Format  string      `json:"format,omitempty"`
 	Rows    []ImportRow `json:"rows"`
 	Created int         `json:"created"`
 	Updated int         `json:"updated"`
@@ -72,6 +79,9 @@ type ImportReport struct {
 type csvFile struct {
 	has  [numColumns]bool
 	rows []csvRow
+	// format names the other provider's layout the file came in
+	// (csv_foreign.go), "" for ours; such a file gets ids and passwords made.
+	format string
 }
 
 type csvRow struct {
@@ -101,12 +111,30 @@ func parseCSV(src io.Reader) (*csvFile, error) {
 	if err != nil {
 		return nil, csvSyntax(err)
 	}
-	var idx []int // file column -> our column
+	var idx []int // file column -> our column (or a foreign pseudo-column)
 	f := &csvFile{}
+	ff := detectForeign(header)
+	var mapped [numColumns]bool // our columns a foreign header has already named
+	if ff != nil {
+		f.format = ff.name
+	}
 	for i, name := range header {
 		name = strings.ToLower(strings.TrimSpace(name))
 		if i == 0 {
 			name = strings.TrimPrefix(name, "\ufeff") // spreadsheet UTF-8 BOM
+		}
+		if ff != nil {
+			c := ff.column(normHeader(name))
+			switch {
+			case c >= 0 && mapped[c]:
+				return nil, Problems{{Field: "header", Reason: fmt.Sprintf("column %q appears twice", name)}}
+			case c >= 0:
+				f.has[c], mapped[c] = true, true
+			case c == colNumber2:
+				f.has[colDirectNumber] = true
+			}
+			idx = append(idx, c)
+			continue
 		}
 		c := columnIndex(name)
 		switch {
@@ -118,10 +146,11 @@ func parseCSV(src io.Reader) (*csvFile, error) {
 		f.has[c] = true
 		idx = append(idx, c)
 	}
-	if !f.has[colID] {
+	if !f.has[colID] && ff == nil {
 		return nil, Problems{{Field: "header", Reason: "missing column \"id\" (the header must name the columns: " + strings.Join(CSVColumns, ",") + ")"}}
 	}
-	tooMany := 0 // line of the first row over MaxImportRows
+	var extra []foreignRow // cells of a foreign file's rows that have no column of ours
+	tooMany := 0           // line of the first row over MaxImportRows
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -143,15 +172,31 @@ func parseCSV(src io.Reader) (*csvFile, error) {
 		if len(rec) != len(idx) {
 			row.err = fmt.Sprintf("%d cells, but the header has %d columns", len(rec), len(idx))
 		}
+		var x foreignRow
 		for i, v := range rec {
-			if i < len(idx) {
-				row.cells[idx[i]] = strings.TrimSpace(v)
+			if i >= len(idx) {
+				continue
+			}
+			switch c := idx[i]; c {
+			case colIgnore:
+			case colFullName:
+				x.fullName = strings.TrimSpace(v)
+			case colNumber2:
+				x.number2 = strings.TrimSpace(v)
+			default:
+				row.cells[c] = strings.TrimSpace(v)
 			}
 		}
 		f.rows = append(f.rows, row)
+		if ff != nil {
+			extra = append(extra, x)
+		}
 	}
 	if tooMany > 0 {
 		return nil, Problems{{Field: fmt.Sprintf("row %d", tooMany), Reason: fmt.Sprintf("more than %d rows; split the file", MaxImportRows)}}
+	}
+	if ff != nil {
+		finishForeign(f, extra)
 	}
 	return f, nil
 }

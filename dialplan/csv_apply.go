@@ -22,6 +22,7 @@ type importer struct {
 	pool      *extensionPool    // nil when the policy is unusable
 	seen      map[string]int    // id -> line of its first row in this file
 	ownOnly   bool              // direct numbers must come from the tenant's inventory
+	generated string            // the password applyRow generated for the row it is on
 }
 
 func newImporter(t *Tenant, elsewhere map[string]string) *importer {
@@ -64,7 +65,7 @@ func newImporter(t *Tenant, elsewhere map[string]string) *importer {
 
 // run applies every row and reports on each.
 func (im *importer) run(f *csvFile) (*ImportReport, error) {
-	rep := &ImportReport{Rows: make([]ImportRow, 0, len(f.rows))}
+	rep := &ImportReport{Format: f.format, Rows: make([]ImportRow, 0, len(f.rows))}
 	for i := range f.rows {
 		row := im.apply(f, &f.rows[i])
 		switch row.Status {
@@ -89,19 +90,26 @@ func rowErr(field, format string, args ...any) *rowError {
 
 func (im *importer) apply(f *csvFile, r *csvRow) ImportRow {
 	res := ImportRow{Row: r.line, ID: r.cell(colID), Status: ImportUpdated}
-	created, e := im.applyRow(f, r)
+	created, password, e := im.applyRow(f, r)
 	switch {
 	case e != nil:
 		res.Status, res.Error, res.Field = ImportFailed, e.reason, e.field
 	case created:
-		res.Status = ImportCreated
+		res.Status, res.Password = ImportCreated, password
 	}
 	return res
 }
 
 // applyRow checks one row and, when it is good, lands it in the tenant.
-// It reports whether the row created the user.
-func (im *importer) applyRow(f *csvFile, r *csvRow) (bool, *rowError) {
+// It reports whether the row created the user, and the password it
+// generated for a new user of a foreign file.
+func (im *importer) applyRow(f *csvFile, r *csvRow) (bool, string, *rowError) {
+	created, e := im.applyRowInner(f, r)
+	return created, im.generated, e
+}
+
+func (im *importer) applyRowInner(f *csvFile, r *csvRow) (bool, *rowError) {
+	im.generated = ""
 	if r.err != "" {
 		return false, rowErr("", "%s", r.err)
 	}
@@ -125,6 +133,10 @@ func (im *importer) applyRow(f *csvFile, r *csvRow) (bool, *rowError) {
 	}
 	if e := fill(f, r, u); e != nil {
 		return false, e
+	}
+	if old == nil && u.Password == "" && f.format != "" {
+		im.generated = generatedPassword()
+		u.Password = im.generated
 	}
 	if e := im.check(u, old); e != nil {
 		return false, e

@@ -74,8 +74,19 @@ func importCSV(ctx context.Context, args, environ []string, stdout, stderr io.Wr
 }
 
 func printReport(w io.Writer, rep *dialplan.ImportReport) {
+	generated := false // a file from another provider: new users got SIP passwords
+	for _, r := range rep.Rows {
+		generated = generated || r.Password != ""
+	}
+	if rep.Format != "" {
+		fmt.Fprintf(w, "recognised as %s's layout\n", rep.Format)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ROW\tID\tSTATUS\tERROR")
+	if generated {
+		fmt.Fprintln(tw, "ROW\tID\tSTATUS\tSIP PASSWORD\tERROR")
+	} else {
+		fmt.Fprintln(tw, "ROW\tID\tSTATUS\tERROR")
+	}
 	for _, r := range rep.Rows {
 		msg := r.Error
 		if r.Field != "" {
@@ -84,10 +95,21 @@ func printReport(w io.Writer, rep *dialplan.ImportReport) {
 		if msg == "" {
 			msg = "-"
 		}
+		if generated {
+			pw := r.Password
+			if pw == "" {
+				pw = "-"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Row, r.ID, r.Status, pw, msg)
+			continue
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.Row, r.ID, r.Status, msg)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d created, %d updated, %d failed\n", rep.Created, rep.Updated, rep.Failed)
+	if generated {
+		fmt.Fprintln(w, "the generated SIP passwords are shown only here: hand them out now (switchboard keeps only their digests)")
+	}
 }
 
 func joinColumns() string {
