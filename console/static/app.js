@@ -401,16 +401,23 @@ function importPage() {
       const recs = parseCSV(text).filter((r) => r.length > 1 || r[0] !== "");
       const failed = rep.rows.filter((r) => r.status === "failed");
       const keep = [recs[0]].concat(failed.map((r) => recs[r.row - 1]).filter(Boolean));
+      // An iPlum or MultiLine file: new users got SIP passwords, shown only here.
+      const pw = rep.rows.some((r) => r.password);
+      const heads = ["Row", "ID", "Result"].concat(pw ? ["SIP password"] : [], ["Field", "Error"]);
       out.replaceChildren(
-        table("Import report", ["Row", "ID", "Result", "Field", "Error"], rep.rows.map((r) =>
-          h("tr", { class: "st-" + r.status }, h("td", {}, r.row), h("td", {}, r.id || ""), h("td", {}, r.status), h("td", {}, r.field || ""), h("td", {}, r.error || "")))),
+        rep.format ? h("p", {}, "Recognised as a " + rep.format + " file.") : null,
+        table("Import report", heads, rep.rows.map((r) =>
+          h("tr", { class: "st-" + r.status }, h("td", {}, r.row), h("td", {}, r.id || ""), h("td", {}, r.status),
+            pw ? h("td", {}, h("code", {}, r.password || "")) : null,
+            h("td", {}, r.field || ""), h("td", {}, r.error || "")))),
+        pw ? h("p", { class: "warn" }, "The generated SIP passwords are shown only now: copy them before leaving this page.") : null,
         failed.length ? h("p", {}, download("failed-rows.csv", toCSV(keep), "failed-csv"), " Fix these rows and upload the file again.") : null);
     };
     xhr.onerror = () => say("upload failed: network error", true);
     xhr.send(text);
   };
   page("Bulk upload",
-    h("p", {}, "One row per user; a blank extension gets the next free one; a new user needs a password. Rows whose id exists update that user. ", download("users-template.csv", TEMPLATE, "template")),
+    h("p", {}, "One row per user; a blank extension gets the next free one; a new user needs a password. Rows whose id exists update that user. iPlum and MultiLine files are taken as exported (ids and passwords are generated). ", download("users-template.csv", TEMPLATE, "template")),
     h("form", { class: "card", onsubmit: send }, field("CSV file", file), h("button", { type: "submit" }, "Upload"), progress),
     out);
 }
