@@ -171,6 +171,7 @@ func (a *API) routesTable() {
 
 	a.voicemailRoutes()
 	a.selfServiceRoutes()
+	a.recordingRoutes()
 
 	a.handleScoped("GET", "/registrations", ScopeAny, a.listRegistrations)
 	a.handleScoped("GET", "/calls", ScopeAny, a.listCalls)

@@ -80,6 +80,13 @@ func (a *API) getVoicemail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return a.serveMessage(w, r, b, func(m mailbox.Message) any { return m })
+}
+
+// serveMessage serves the message of box b the path names ({msg}): its
+// metadata as show makes it, or its WAV when the client accepts audio/wav.
+// Voicemail and call recordings share it.
+func (a *API) serveMessage(w http.ResponseWriter, r *http.Request, b mailbox.Box, show func(mailbox.Message) any) error {
 	id := r.PathValue("msg")
 	msgs, err := a.voicemail.List(r.Context(), b)
 	if err != nil {
@@ -90,7 +97,7 @@ func (a *API) getVoicemail(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		if !strings.Contains(r.Header.Get("Accept"), "audio/") {
-			writeJSON(w, http.StatusOK, m)
+			writeJSON(w, http.StatusOK, show(m))
 			return nil
 		}
 		wav, err := a.voicemail.Audio(r.Context(), b, id)
@@ -132,6 +139,11 @@ func (a *API) deleteVoicemail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return a.deleteMessage(w, r, b)
+}
+
+// deleteMessage deletes the message of box b the path names ({msg}).
+func (a *API) deleteMessage(w http.ResponseWriter, r *http.Request, b mailbox.Box) error {
 	id := r.PathValue("msg")
 	if err := a.voicemail.Delete(r.Context(), b, id); err != nil {
 		return messageErr(err, id)

@@ -9,6 +9,7 @@ import (
 type metrics struct {
 	selections *prometheus.CounterVec
 	voicemail  *prometheus.CounterVec
+	recordings *prometheus.CounterVec // record.go
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -22,6 +23,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "switchboard_voicemail_messages_total",
 			Help: "Voicemail messages left, by result (saved, too_short: under the minimum length, full: the mailbox was at its cap).",
 		}, []string{"result"}),
+		recordings: newRecordingMetrics(reg),
 	}
 	// Every result exists from the start at 0, so rate() and the dashboard
 	// see the series before the first message is left.

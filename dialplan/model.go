@@ -70,6 +70,9 @@ type User struct {
 	// PortalHash is the argon2id hash of the password the user signs in to
 	// the console with (self-service); set only through the admin API.
 	PortalHash string `yaml:"portal_password_hash,omitempty" json:"portal_password_hash,omitempty"`
+	// Record: the calls switchboard anchors with this user as a party are
+	// recorded (apps/record.go); proxied calls have end-to-end media.
+	Record bool `yaml:"record,omitempty" json:"record,omitempty"`
 
 	// Credentials are the HA1 digests per digest username (the id and every
 	// extension), computed by HashPasswords. Not part of the file format.

@@ -28,6 +28,7 @@ type Recorder struct {
 	pcm       []int16
 	ts0       uint32
 	started   bool
+	began     time.Time // when the first packet came
 	voiced    bool
 	lastVoice time.Time
 	fullOnce  sync.Once
@@ -67,6 +68,13 @@ func (r *Recorder) Silence() (d time.Duration, ok bool) {
 	return r.clock.Now().Sub(r.lastVoice), true
 }
 
+// Began is when the first packet was recorded; ok is false while none came.
+func (r *Recorder) Began() (t time.Time, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.began, r.started
+}
+
 // Full is closed when the recording reached its maximum length.
 func (r *Recorder) Full() <-chan struct{} { return r.full }
 
@@ -74,7 +82,7 @@ func (r *Recorder) feed(c Codec, ts uint32, payload []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.started {
-		r.started, r.ts0 = true, ts
+		r.started, r.ts0, r.began = true, ts, r.clock.Now()
 	}
 	at := int(int32(ts - r.ts0))
 	switch {

@@ -105,6 +105,7 @@ func (b *b2bua) finishCall(cdr []any, result string, answered time.Time) {
 func (b *b2bua) bridge(ctx context.Context, a *uasLeg, l *uacLeg, tc *xferContext, moh media.Source) string {
 	orig := l
 	br := newBridged(ctx, a.sess, l.sess, moh) // hold.go: music while one side holds
+	rec := b.startRecording(a, l)              // record.go: users with record: true
 	var refers <-chan *sip.Request
 	if tc != nil {
 		refers = l.refers
@@ -140,6 +141,7 @@ func (b *b2bua) bridge(ctx context.Context, a *uasLeg, l *uacLeg, tc *xferContex
 			l = nl
 			refers = l.refers
 			br.swap(l.sess)
+			rec.swap(l)
 		}
 	}
 	br.stop()
@@ -159,5 +161,6 @@ func (b *b2bua) bridge(ctx context.Context, a *uasLeg, l *uacLeg, tc *xferContex
 	}()
 	a.bye()
 	<-done
+	rec.finish(ctx)
 	return end
 }

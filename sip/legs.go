@@ -316,6 +316,7 @@ type uacLeg struct {
 	vtx    *virtualTx
 	nested chan struct{}     // closed when the plan executor has returned
 	refers chan *sip.Request // REFERs from the phone, for the bridge (b2btransfer.go)
+	plan   plannedCall       // who calls whom, for call recording (record.go)
 
 	mu        sync.Mutex
 	answered  *sip.Response // the 2xx taken
@@ -333,7 +334,7 @@ type uacLeg struct {
 func (b *b2bua) originate(plan plannedCall, from *sip.FromHeader, to sip.Uri, sess *media.Session, local media.Local) *uacLeg {
 	host, _ := b.s.localAddr("udp")
 	l := &uacLeg{b: b, callID: "b2b-" + sip.GenerateTagN(20) + "@" + host, tag: sip.GenerateTagN(16),
-		vtx: newVirtualTx(), nested: make(chan struct{}), refers: make(chan *sip.Request, 1)}
+		vtx: newVirtualTx(), nested: make(chan struct{}), refers: make(chan *sip.Request, 1), plan: plan}
 	l.sess, l.local, l.hungUp = sess, local, newOnce()
 	l.contact = b.contact("udp")
 
