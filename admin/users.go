@@ -218,12 +218,22 @@ func (a *API) importUsers(w http.ResponseWriter, r *http.Request) error {
 		return &http.MaxBytesError{Limit: maxCSVBody}
 	}
 	body := http.MaxBytesReader(w, r.Body, maxCSVBody)
-	rep, err := dialplan.ImportWith(r.Context(), a.dir, a.dir, domain, body,
-		dialplan.ImportOptions{OwnNumbersOnly: !PrincipalFrom(r.Context()).Provider()})
+	run := func(o dialplan.ImportOptions) (*dialplan.ImportReport, error) {
+		rep, err := dialplan.ImportWith(r.Context(), a.dir, a.dir, domain, body, o)
+		if err == nil {
+			a.audit(r, "user.import", domain, "", "created", rep.Created, "updated", rep.Updated, "failed", rep.Failed)
+		}
+		return rep, err
+	}
+	opts := dialplan.ImportOptions{OwnNumbersOnly: !PrincipalFrom(r.Context()).Provider()}
+	if wantsProgress(r) { // imports.go
+		a.streamImport(w, r, run, opts)
+		return nil
+	}
+	rep, err := run(opts)
 	if err != nil {
 		return err
 	}
-	a.audit(r, "user.import", domain, "", "created", rep.Created, "updated", rep.Updated, "failed", rep.Failed)
 	writeJSON(w, http.StatusOK, rep)
 	return nil
 }

@@ -97,7 +97,10 @@ func (r *csvRow) cell(c int) string { return r.cells[c] }
 // repeated or missing id column, a syntax error, too many rows — are returned
 // as Problems with Field "header" (or "row N"); a row with the wrong number
 // of cells is kept and reported on its own.
-func parseCSV(src io.Reader) (*csvFile, error) {
+func parseCSV(src io.Reader) (*csvFile, error) { return parseCSVWith(src, nil) }
+
+// parseCSVWith is parseCSV telling read every progressEvery rows.
+func parseCSVWith(src io.Reader, read func(rows int)) (*csvFile, error) {
 	r := csv.NewReader(src)
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = true
@@ -191,6 +194,9 @@ func parseCSV(src io.Reader) (*csvFile, error) {
 		if ff != nil {
 			extra = append(extra, x)
 		}
+		if read != nil && len(f.rows)%progressEvery == 0 {
+			read(len(f.rows))
+		}
 	}
 	if tooMany > 0 {
 		return nil, Problems{{Field: fmt.Sprintf("row %d", tooMany), Reason: fmt.Sprintf("more than %d rows; split the file", MaxImportRows)}}
@@ -240,11 +246,33 @@ type ImportOptions struct {
 	// tenant's inventory a row error (a tenant admin's import may not claim
 	// numbers the provider has not allocated).
 	OwnNumbersOnly bool
+	// Progress, when set, is told how far the import is: while the file is
+	// read, every progressEvery rows as they are applied, and before the
+	// store saves. It runs inside the store's write, so it must not block.
+	Progress func(ImportProgress)
+}
+
+// ImportProgress is how far an import is.
+type ImportProgress struct {
+	// Phase is "reading" (Done = rows read so far, Total unknown: 0),
+	// "applying" (Done of Total rows checked and applied) or "saving".
+	Phase string `json:"phase"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+}
+
+// progressEvery is how many rows pass between two Progress calls.
+const progressEvery = 500
+
+func (o ImportOptions) progress(phase string, done, total int) {
+	if o.Progress != nil {
+		o.Progress(ImportProgress{Phase: phase, Done: done, Total: total})
+	}
 }
 
 // ImportWith is Import with options.
 func ImportWith(ctx context.Context, r Reader, w Writer, domain string, src io.Reader, o ImportOptions) (*ImportReport, error) {
-	f, err := parseCSV(src)
+	f, err := parseCSVWith(src, func(n int) { o.progress("reading", n, 0) })
 	if err != nil {
 		return nil, err
 	}
@@ -257,8 +285,10 @@ func ImportWith(ctx context.Context, r Reader, w Writer, domain string, src io.R
 		// A store may run fn again (optimistic retry): start afresh.
 		im := newImporter(t, elsewhere)
 		im.ownOnly = o.OwnNumbersOnly
+		im.progress = func(done int) { o.progress("applying", done, len(f.rows)) }
 		got, err := im.run(f)
 		rep = got
+		o.progress("saving", len(f.rows), len(f.rows))
 		return err
 	})
 	if err != nil {

@@ -22,6 +22,7 @@ type importer struct {
 	pool      *extensionPool    // nil when the policy is unusable
 	seen      map[string]int    // id -> line of its first row in this file
 	ownOnly   bool              // direct numbers must come from the tenant's inventory
+	progress  func(done int)    // nil: nobody asked
 	generated string            // the password applyRow generated for the row it is on
 }
 
@@ -77,6 +78,9 @@ func (im *importer) run(f *csvFile) (*ImportReport, error) {
 			rep.Failed++
 		}
 		rep.Rows = append(rep.Rows, row)
+		if im.progress != nil && (i+1)%progressEvery == 0 {
+			im.progress(i + 1)
+		}
 	}
 	return rep, nil
 }

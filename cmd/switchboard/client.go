@@ -87,16 +87,7 @@ func (e *apiError) Error() string {
 // do sends a request to path (below /api/v1, already escaped) and returns
 // the raw JSON answer, or an *apiError for a non-2xx status.
 func (c *client) do(ctx context.Context, method, path string, body io.Reader, contentType string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := c.http.Do(req)
+	res, err := c.send(ctx, method, path, body, contentType, "application/json")
 	if err != nil {
 		return nil, err
 	}
@@ -105,17 +96,41 @@ func (c *client) do(ctx context.Context, method, path string, body io.Reader, co
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
-	if res.StatusCode/100 != 2 {
-		e := &apiError{Status: res.StatusCode}
-		if json.Unmarshal(data, e) != nil || e.Message == "" {
-			e.Message = strings.TrimSpace(string(data))
-			if e.Message == "" {
-				e.Message = http.StatusText(res.StatusCode)
-			}
-		}
-		return nil, e
-	}
 	return data, nil
+}
+
+// send makes a request and returns a 2xx answer with its body unread; any
+// other status becomes an *apiError.
+func (c *client) send(ctx context.Context, method, path string, body io.Reader, contentType, accept string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", accept)
+	if body != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode/100 == 2 {
+		return res, nil
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	e := &apiError{Status: res.StatusCode}
+	if json.Unmarshal(data, e) != nil || e.Message == "" {
+		e.Message = strings.TrimSpace(string(data))
+		if e.Message == "" {
+			e.Message = http.StatusText(res.StatusCode)
+		}
+	}
+	return nil, e
 }
 
 // doJSON sends v (nil for no body) as JSON.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -273,5 +274,34 @@ func TestCLIUsage(t *testing.T) {
 				t.Errorf("switchboard %s = %d, stderr:\n%s\nwant exit %d and %q", strings.Join(tt.args, " "), code, stderr, tt.wantCode, tt.want)
 			}
 		})
+	}
+}
+
+// A file over progressRows lines is uploaded with the progress stream: the
+// steps go to stderr and the report is the same as without it.
+func TestCLIImportProgress(t *testing.T) {
+	store, env := apiServer(t)
+	var b strings.Builder
+	b.WriteString("id,first_name,last_name,extension,password\n")
+	const n = 3000
+	for i := range n {
+		fmt.Fprintf(&b, "p%04d,P,User%04d,%d,pw-%d-secret\n", i, i, 100000+i, i)
+	}
+	b.WriteString("bad id,,,,pw\n")
+	file := filepath.Join(t.TempDir(), "big.csv")
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runEnv(t, env, "import", "-tenant", "acme.example", file)
+	if code != 1 || !strings.Contains(stdout, fmt.Sprintf("%d created, 0 updated, 1 failed", n)) {
+		t.Fatalf("import = %d\n%s\nstderr: %s", code, stdout, stderr)
+	}
+	for _, want := range []string{"read 500 rows", "applied 500/3001 rows", "saving 3001 rows", "1 of 3001 rows failed"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if _, ok := mustView(t, store).User("p2999"); !ok {
+		t.Error("the last good row did not land")
 	}
 }

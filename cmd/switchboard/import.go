@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,13 +46,18 @@ func importCSV(ctx context.Context, args, environ []string, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 2
 	}
-	f, err := os.Open(files[0])
+	file, err := os.ReadFile(files[0]) // the API takes at most 20 MiB
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
-	defer f.Close()
-	data, err := c.do(ctx, "POST", "/tenants/"+url.PathEscape(*tenant)+"/users/import", f, "text/csv")
+	path := "/tenants/" + url.PathEscape(*tenant) + "/users/import"
+	var data []byte
+	if rows := bytes.Count(file, []byte("\n")); rows > progressRows {
+		data, err = importWithProgress(ctx, c, path, file, stderr)
+	} else {
+		data, err = c.do(ctx, "POST", path, bytes.NewReader(file), "text/csv")
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: import %s: %v\n", files[0], err)
 		return 1
@@ -121,4 +128,52 @@ func joinColumns() string {
 		s += c
 	}
 	return s
+}
+
+// progressRows is the file size, in lines, above which the CLI asks for and
+// prints the import's progress.
+const progressRows = 2000
+
+// importWithProgress uploads a large file asking for the NDJSON progress
+// stream (admin/imports.go), prints each step to stderr, and returns the
+// final report as the plain request would have.
+func importWithProgress(ctx context.Context, c *client, path string, file []byte, stderr io.Writer) ([]byte, error) {
+	res, err := c.send(ctx, "POST", path, bytes.NewReader(file), "text/csv", "application/x-ndjson")
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var l struct {
+			Phase  string          `json:"phase"`
+			Done   int             `json:"done"`
+			Total  int             `json:"total"`
+			Rate   float64         `json:"rate"`
+			Report json.RawMessage `json:"report"`
+			Status int             `json:"status"`
+			Error  string          `json:"error"`
+			Field  string          `json:"field"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return nil, fmt.Errorf("progress line %q: %w", sc.Text(), err)
+		}
+		switch l.Phase {
+		case "reading":
+			fmt.Fprintf(stderr, "read %d rows\n", l.Done)
+		case "applying":
+			fmt.Fprintf(stderr, "applied %d/%d rows (%.0f rows/s)\n", l.Done, l.Total, l.Rate)
+		case "saving":
+			fmt.Fprintf(stderr, "saving %d rows\n", l.Total)
+		case "done":
+			return l.Report, nil
+		case "failed":
+			return nil, &apiError{Status: l.Status, Message: l.Error, Field: l.Field}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read progress: %w", err)
+	}
+	return nil, errors.New("the answer ended before the import's report")
 }

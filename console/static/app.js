@@ -391,12 +391,24 @@ function importPage() {
     xhr.open("POST", "/api/v1" + T() + "/users/import");
     xhr.setRequestHeader("Content-Type", "text/csv");
     xhr.setRequestHeader("X-CSRF-Token", S.session.csrf);
-    xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) progress.value = Math.round(100 * ev.loaded / ev.total); };
+    // The answer is the import's progress, one JSON line per step, then its
+    // report (admin/imports.go): the bar shows the upload, then the rows.
+    xhr.setRequestHeader("Accept", "application/x-ndjson");
+    const lines = () => xhr.responseText.split("\n").filter((l) => l.trim()).map((l) => { try { return JSON.parse(l); } catch (err) { return null; } }).filter(Boolean);
+    xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) progress.value = Math.round(50 * ev.loaded / ev.total); };
+    xhr.onprogress = () => {
+      const l = lines().pop();
+      if (l && l.phase === "applying" && l.total) {
+        progress.value = 50 + Math.round(50 * l.done / l.total);
+        say("Importing: " + l.done + " of " + l.total + " rows (" + Math.round(l.rate) + " rows/s)");
+      }
+    };
     xhr.onload = () => {
       progress.value = 100;
-      let rep = null;
-      try { rep = JSON.parse(xhr.responseText); } catch (err) { rep = null; }
-      if (xhr.status !== 200 || !rep) return say((rep && rep.error) || "upload failed: HTTP " + xhr.status, true);
+      let rep = null, last = null;
+      if (xhr.status === 200) { last = lines().pop() || null; rep = last && last.report; }
+      else { try { last = JSON.parse(xhr.responseText); } catch (err) { last = null; } }
+      if (!rep) return say((last && last.error) || "upload failed: HTTP " + xhr.status, true);
       say("Imported: " + rep.created + " created, " + rep.updated + " updated, " + rep.failed + " failed", rep.failed > 0);
       const recs = parseCSV(text).filter((r) => r.length > 1 || r[0] !== "");
       const failed = rep.rows.filter((r) => r.status === "failed");
