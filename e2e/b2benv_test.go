@@ -67,6 +67,13 @@ type b2bEnv struct {
 
 func newB2BEnv(t *testing.T) *b2bEnv {
 	t.Helper()
+	return newB2BEnvWith(t, options{Directory: b2bDirectory})
+}
+
+// newB2BEnvWith is newB2BEnv with other options (directory, admin token);
+// the trunk and media settings are the environment's.
+func newB2BEnvWith(t *testing.T, opt options) *b2bEnv {
+	t.Helper()
 	pstn := newMediaPhone(t, nil, "pstn", "127.0.0.2", 0x11)
 	carrier := newMediaPhone(t, nil, "carrier", "127.0.0.2", 0x22)
 	prompts := t.TempDir()
@@ -74,9 +81,10 @@ func newB2BEnv(t *testing.T) *b2bEnv {
 	// The tenant's name in the screening announcement.
 	writeTone(t, filepath.Join(prompts, "tenant-acme.example.wav"), 500*time.Millisecond)
 	lo := 21000 + 100*int(b2bPortBase.Add(1))
-	srv := start(t, options{Directory: b2bDirectory, Trunk: carrier.addr, TrunkFrom: "127.0.0.2/32",
-		Media: fmt.Sprintf("  address: 127.0.0.1\n  ports: \"%d-%d\"\n  prompts: %q\n  inactivity: 3s\n  screening_timeout: 2s\n  screening_ring: 3s\n",
-			lo, lo+2*b2bPorts-1, prompts)})
+	opt.Trunk, opt.TrunkFrom = carrier.addr, "127.0.0.2/32"
+	opt.Media = fmt.Sprintf("  address: 127.0.0.1\n  ports: \"%d-%d\"\n  prompts: %q\n  inactivity: 3s\n  screening_timeout: 2s\n  screening_ring: 3s\n",
+		lo, lo+2*b2bPorts-1, prompts)
+	srv := start(t, opt)
 	pstn.srv, carrier.srv = srv, srv
 	return &b2bEnv{srv: srv, pstn: pstn, carrier: carrier, prompts: prompts}
 }

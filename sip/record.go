@@ -64,9 +64,12 @@ func (b *b2bua) startRecording(a *uasLeg, l *uacLeg) *recording {
 	}
 	c := l.plan.call
 	r := &recording{b: b, store: store, tenant: l.plan.view.Tenant.Domain, users: users,
-		from: callerLabel(c.Caller), to: c.Dialled, started: time.Now()}
-	if u := c.Caller.User; u != nil && len(u.Extensions) > 0 {
-		r.from = u.Extensions[0]
+		from: c.Caller.Number, to: c.Dialled, started: time.Now()}
+	if u := c.Caller.User; u != nil {
+		r.from = u.ID
+		if len(u.Extensions) > 0 {
+			r.from = u.Extensions[0]
+		}
 	}
 	r.caller = a.sess.Record(maxRecording)
 	r.callee = l.sess.Record(maxRecording)
