@@ -120,3 +120,17 @@ func TestOverloadVerdict(t *testing.T) {
 		t.Fatal("still growing memory judged bounded")
 	}
 }
+
+func TestScaleRatios(t *testing.T) {
+	pts := []scaleResult{
+		{System: sysSwitchboard, Phones: 1000, ProbeRate: 100},
+		{System: sysSwitchboard, Phones: 10000, ProbeRate: 100, ProbeAchieved: 100, ProbeCreated: 1000, ProbeCPU: time.Second},
+		{System: sysSwitchboard, Phones: 100000, ProbeRate: 100, ProbeAchieved: 95, ProbeCreated: 1000, ProbeCPU: 2 * time.Second},
+		{System: sysKamailio, Phones: 10000, Err: "x"},
+	}
+	got := scaleRatios(pts)
+	want := "- switchboard, 100000 vs 10000 phones: probe achieved 0.95×, capacity (inverse CPU per registration) 0.50×"
+	if !strings.HasPrefix(got, want) || strings.Contains(got, sysKamailio) {
+		t.Fatalf("scaleRatios =\n%s\nwant prefix\n%s", got, want)
+	}
+}

@@ -66,11 +66,11 @@ func TestPopulationFiles(t *testing.T) {
 
 func TestRenderKamailioConfig(t *testing.T) {
 	cfg, err := renderKamailioConfig(kamailioConfig{Children: 4, Listen: "127.0.0.1:5070", ModulesDir: kamailioModules,
-		DBDir: "/tmp/db", TrunkIP: trunkIP, HashBits: 14, Secret: "s"})
+		DBDir: "/tmp/db", TrunkIP: trunkIP, HashBits: 14, MaxRows: 200000, Secret: "s"})
 	if err != nil {
 		t.Fatalf("renderKamailioConfig: %v", err)
 	}
-	for _, want := range []string{"children=4\n", "listen=udp:127.0.0.1:5070\n", `"text:///tmp/db"`, `$si == "127.0.0.2"`, "size=14;"} {
+	for _, want := range []string{"children=4\n", "listen=udp:127.0.0.1:5070\n", `"text:///tmp/db"`, `$si == "127.0.0.2"`, "size=14;", `"max_result_rows", 200000`} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("rendered config lacks %q", want)
 		}

@@ -40,6 +40,7 @@ type kamailioConfig struct {
 	DBDir      string
 	TrunkIP    string
 	HashBits   int
+	MaxRows    int // db_text max_result_rows: its default (100,000) truncates the scale curve's credentials
 	Secret     string
 }
 
@@ -91,7 +92,8 @@ func startKamailio(ctx context.Context, o kamailioOptions) (*server, error) {
 	rand.Read(secret)
 	cfg, err := renderKamailioConfig(kamailioConfig{
 		Children: o.Children, Listen: addr, ModulesDir: kamailioModules, DBDir: dbDir,
-		TrunkIP: trunkIP, HashBits: hashBits(o.Pop.total() + o.Pop.Tenants), Secret: hex.EncodeToString(secret),
+		TrunkIP: trunkIP, HashBits: hashBits(o.Pop.total() + o.Pop.Tenants),
+		MaxRows: max(100000, o.Pop.total()+o.Pop.Tenants+1), Secret: hex.EncodeToString(secret),
 	})
 	if err != nil {
 		return nil, err

@@ -160,9 +160,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.limits.MaxP99, "max-p99", 50, "a step fails when the p99 response time exceeds this many ms")
 	fs.Float64Var(&o.limits.MinAchieved, "min-achieved", 0.9, "a step fails when SIPp achieves less than this share of the offered rate")
 	fs.BoolVar(&o.pin, "pin", runtime.NumCPU() >= 2, "pin the server to CPU 0 and SIPp to CPU 1 with taskset")
-	scale := fs.String("scale", "1000,10000", "registered-phone counts for the scale curve, comma-separated (\"\" skips it)")
+	scale := fs.String("scale", "1000,10000,100000", "registered-phone counts for the scale curve, comma-separated (\"\" skips it)")
 	fs.DurationVar(&o.overloadPhase, "overload", 10*time.Second, "with switchboard and register selected: the overload curve offers the register ladder's sustained rate R for this long, 2×R for twice as long, then R again (0 skips it)")
-	fs.Float64Var(&o.scaleRate, "scale-rate", 2000, "REGISTER rate offered while filling the location table for the scale curve")
+	fs.Float64Var(&o.scaleRate, "scale-rate", 0, "REGISTER rate offered while filling the location table for the scale curve (0: half the system's sustained register rate from its ladder, else 2000)")
 	fs.DurationVar(&o.settle, "settle", 35*time.Second, "wait after filling the table before measuring memory (sipgo keeps REGISTER transactions 32 s)")
 	fs.BoolVar(&o.gobench, "gobench", true, "run the Go micro-benchmarks (go test -bench) and include them")
 	fs.StringVar(&o.benchtime, "benchtime", "300ms", "go test -benchtime for the micro-benchmarks")
@@ -344,6 +344,12 @@ func execute(ctx context.Context, opt options, command string, log io.Writer) (*
 		}
 	}
 	if len(opt.scale) > 0 && ctx.Err() == nil {
+		b.registerBest = map[string]float64{}
+		for _, x := range rep.Runs {
+			if best, ok := x.best(); ok && x.Scenario == "register" {
+				b.registerBest[x.System] = best.Offered
+			}
+		}
 		for _, sys := range opt.systems {
 			if sys == sysSIPp || (sys == sysKamailio && b.kamailio == "") {
 				continue

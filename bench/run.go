@@ -70,16 +70,19 @@ func (r runResult) best() (stepResult, bool) {
 
 // bench holds what one run of the driver shares.
 type bench struct {
-	opt       options
-	sipp      string
-	kamailio  string
-	redis     string // redis-server binary; "" when not installed
-	sbBin     string
-	work      string // scratch root
-	scenarios string // folder of scenario XMLs
-	inf       string // folder of injection files
-	pop       population
-	logf      func(format string, args ...any)
+	opt options
+	// registerBest is each system's sustained register rate from its
+	// ladder, for the scale curve's probe.
+	registerBest map[string]float64
+	sipp         string
+	kamailio     string
+	redis        string // redis-server binary; "" when not installed
+	sbBin        string
+	work         string // scratch root
+	scenarios    string // folder of scenario XMLs
+	inf          string // folder of injection files
+	pop          population
+	logf         func(format string, args ...any)
 }
 
 // uas is a long-running SIPp UAS.

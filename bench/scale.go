@@ -28,7 +28,16 @@ type scaleResult struct {
 	MemAfter   int64 // the same after registering and settling
 	HeapBefore int64 // Go heap in use after a forced GC (switchboard only)
 	HeapAfter  int64
-	Err        string
+	// The probe: after the memory reading, already registered phones
+	// refresh their bindings for one -step at ProbeRate, so the REGISTER
+	// rate is measured against a full table of Phones.
+	ProbeRate     float64
+	ProbeAchieved float64
+	ProbeFailed   int
+	ProbeCreated  int
+	ProbeP99      float64
+	ProbeCPU      time.Duration
+	Err           string
 }
 
 // perBinding is the memory growth per registered phone, from the Go heap
@@ -51,7 +60,8 @@ func scalePopulation(n int) population {
 
 func (b *bench) scalePoint(ctx context.Context, system string, n int) scaleResult {
 	pop := scalePopulation(n)
-	res := scaleResult{System: system, Phones: pop.total(), Offered: b.opt.scaleRate}
+	fill := b.fillRate(system)
+	res := scaleResult{System: system, Phones: pop.total(), Offered: fill}
 	dir := filepath.Join(b.work, fmt.Sprintf("scale-%s-%d", system, n))
 	fail := func(err error) scaleResult { res.Err = firstLine(err.Error()); b.logf("  %v", err); return res }
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -100,8 +110,8 @@ func (b *bench) scalePoint(ctx context.Context, system string, n int) scaleResul
 	cpu0 := srv.cpu()
 	r, err := runSIPp(ctx, b.sipp, sippRun{
 		Scenario: filepath.Join(b.scenarios, "register.xml"), Remote: srv.addr, LocalIP: "127.0.0.1", Port: port,
-		Inf: filepath.Join(dir, "register.csv"), Rate: b.opt.scaleRate, Total: pop.total(), Dir: dir,
-		CPU: b.opt.loadCPU(), Timeout: time.Duration(float64(pop.total())/b.opt.scaleRate*3)*time.Second + time.Minute,
+		Inf: filepath.Join(dir, "register.csv"), Rate: fill, Total: pop.total(), Dir: dir,
+		CPU: b.opt.loadCPU(), Timeout: time.Duration(float64(pop.total())/fill*3)*time.Second + time.Minute,
 	})
 	res.CPU = srv.cpu() - cpu0
 	if err != nil {
@@ -124,7 +134,64 @@ func (b *bench) scalePoint(ctx context.Context, system string, n int) scaleResul
 		res.HeapAfter, _ = heapAfterGC(ctx, pprofAddr)
 	}
 	res.MemAfter = srv.memory()
+	if rate := b.probeRate(system); rate > 0 && ctx.Err() == nil {
+		b.probe(ctx, &res, srv, dir, rate)
+	}
 	return res
+}
+
+// fillRate is -scale-rate, or with -scale-rate 0 half the system's
+// sustained register rate from its ladder (first registrations create
+// bindings, dearer than the ladder's refreshes), else 2,000/s.
+func (b *bench) fillRate(system string) float64 {
+	if b.opt.scaleRate > 0 {
+		return b.opt.scaleRate
+	}
+	if r := b.registerBest[system]; r > 0 {
+		return roundRate(0.5 * r)
+	}
+	return 2000
+}
+
+// probeRate is 80% of the system's sustained register rate from its ladder
+// (so a full table is judged at a rate an empty one sustains), else
+// -scale-rate.
+func (b *bench) probeRate(system string) float64 {
+	if b.registerBest != nil {
+		if r := b.registerBest[system]; r > 0 {
+			return roundRate(0.8 * r)
+		}
+	}
+	return b.fillRate(system)
+}
+
+func (b *bench) probe(ctx context.Context, res *scaleResult, srv *server, dir string, rate float64) {
+	pdir := filepath.Join(dir, "probe")
+	if err := os.MkdirAll(pdir, 0o755); err != nil {
+		res.Err = firstLine(err.Error())
+		return
+	}
+	port, err := freePort("127.0.0.1")
+	if err != nil {
+		res.Err = firstLine(err.Error())
+		return
+	}
+	total := min(res.Phones, int(rate*b.opt.step.Seconds()))
+	cpu0 := srv.cpu()
+	r, err := runSIPp(ctx, b.sipp, sippRun{
+		Scenario: filepath.Join(b.scenarios, "register.xml"), Remote: srv.addr, LocalIP: "127.0.0.1", Port: port,
+		Inf: filepath.Join(dir, "register.csv"), Rate: rate, Total: total, Dir: pdir,
+		CPU: b.opt.loadCPU(), Timeout: b.opt.step*3 + 30*time.Second,
+	})
+	res.ProbeCPU = srv.cpu() - cpu0
+	res.ProbeRate = rate
+	if err != nil {
+		b.logf("  probe: %v", err)
+	}
+	res.ProbeAchieved, res.ProbeCreated, res.ProbeFailed = r.Achieved, r.Created, r.Failed
+	res.ProbeP99 = percentile(r.RTD[2], 99)
+	b.logf("  %s %d phones: probe %.0f/s offered, achieved %.0f/s, %d/%d failed, p99 %s, cpu %.3f s/1k", res.System, res.Phones,
+		rate, r.Achieved, r.Failed, r.Created, fmtMS(res.ProbeP99), cpuPer1k(res.ProbeCPU, r.Created-r.Failed))
 }
 
 // heapAfterGC asks switchboard's pprof listener for a heap profile after a
