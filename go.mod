@@ -23,6 +23,8 @@ require (
 	golang.org/x/sync v0.25.0
 )
 
+require github.com/hajimehoshi/go-mp3 v0.3.4
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
