@@ -170,6 +170,7 @@ func (a *API) routesTable() {
 	a.handle("DELETE", "/tenants/{domain}/numbers/{number}", a.deleteNumber)
 
 	a.voicemailRoutes()
+	a.greetingRoutes() // greetings.go
 	a.selfServiceRoutes()
 	a.recordingRoutes()
 

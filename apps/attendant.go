@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/mailbox"
+	"github.com/switchboard/switchboard/media"
 	"github.com/switchboard/switchboard/routing"
 	"github.com/switchboard/switchboard/sip"
 )
@@ -60,7 +62,10 @@ func (a *Apps) attendant(ctx context.Context, c *sip.Call, st routing.Attendant)
 // (hangup, RTP timeout, shutdown).
 func (a *Apps) menu(ctx context.Context, l *sip.Leg, menu *dialplan.Attendant, view *dialplan.View) (target, end string) {
 	tenant := view.Tenant.Domain
-	greeting := a.prompt(menu.Greeting, "welcome")
+	var greeting media.Source = a.prompt(menu.Greeting, "welcome")
+	if p, ok := a.storedGreeting(ctx, mailbox.AttendantBox(tenant, menu.ID)); ok {
+		greeting = p // uploaded in the console (admin/greetings.go)
+	}
 	timeout := menu.Timeout.D()
 	if timeout <= 0 {
 		timeout = dialplan.DefaultAttendantTimeout.D()

@@ -171,10 +171,8 @@ func (a *Apps) record(ctx context.Context, l *sip.Leg, max time.Duration) (pcm [
 // greeting, else its greeting prompt, else "The person at extension
 // <digits> is not available…", else "The person you are calling…".
 func (a *Apps) greeting(ctx context.Context, box mailbox.Box, name, ext string) media.Source {
-	if wav, err := a.mail.Greeting(ctx, box); err == nil && len(wav) > 0 {
-		if pcm, err := media.ReadWAV(bytes.NewReader(wav)); err == nil {
-			return media.NewPrompt("greeting", pcm)
-		}
+	if p, ok := a.storedGreeting(ctx, box); ok {
+		return p
 	}
 	if name != "" {
 		if p, ok := a.prompts.Get(name); ok {
@@ -218,4 +216,21 @@ func callerOf(c routing.Call) string {
 		return c.Caller.User.ID
 	}
 	return "anonymous"
+}
+
+// storedGreeting is the greeting recorded or uploaded for box, if any.
+func (a *Apps) storedGreeting(ctx context.Context, box mailbox.Box) (*media.Prompt, bool) {
+	if a.mail == nil {
+		return nil, false
+	}
+	wav, err := a.mail.Greeting(ctx, box)
+	if err != nil || len(wav) == 0 {
+		return nil, false
+	}
+	pcm, err := media.ReadWAV(bytes.NewReader(wav))
+	if err != nil {
+		a.log.Warn("stored greeting unreadable; using the prompt", "box", box.String(), "error", err)
+		return nil, false
+	}
+	return media.NewPrompt("greeting:"+box.Name, pcm), true
 }

@@ -336,13 +336,44 @@ async function attendantsPage() {
         say("Saved menu " + a.id);
       } catch (err) { say(err.message + (err.field ? " (" + err.field + ")" : ""), true); }
     } }, h("h2", {}, "Menu " + a.id),
-      field("Greeting prompt", greeting, "the name of a prompt file on the server; uploading a recording here is not built yet"),
+      field("Greeting prompt", greeting, "the name of a prompt file on the server; an uploaded greeting (below) plays instead"),
       h("div", { class: "scroll" }, h("table", {}, h("caption", {}, "Keys"), h("tbody", {}, rows))),
       h("div", { class: "field check" }, dbe, h("label", { for: (dbe.id = "dbe-" + a.id) }, "Callers may dial an extension")),
       field("Timeout", timeout), field("Fallback", fallback, "where a caller goes after no or bad input"),
       h("button", { type: "submit" }, "Save menu " + a.id));
   });
-  page("Auto attendant", ...(forms.length ? forms : [h("p", {}, "No menus yet.")]));
+  page("Auto attendant", ...(forms.length ? forms.flatMap((f, i) => [f, greetingCard(as[i])]) : [h("p", {}, "No menus yet.")]));
+}
+
+// greetingCard uploads a menu's greeting (any WAV or MP3: the server
+// converts it to 8 kHz, or says why it cannot) and plays back what callers hear.
+function greetingCard(a) {
+  const url = "/api/v1" + T() + "/attendants/" + encodeURIComponent(a.id) + "/greeting";
+  const file = h("input", { type: "file", accept: "audio/*,.wav,.mp3", id: "greeting-file-" + a.id });
+  const player = h("audio", { controls: true, preload: "none", id: "greeting-audio-" + a.id, "aria-label": "Uploaded greeting of menu " + a.id });
+  const state = h("p", { class: "hint", id: "greeting-state-" + a.id }, "");
+  const load = () => {
+    player.src = url + "?t=" + Date.now();
+    player.hidden = false;
+    state.textContent = "";
+  };
+  player.onerror = () => { player.hidden = true; state.textContent = "No greeting uploaded: callers hear the greeting prompt."; };
+  load();
+  return h("form", { class: "card", onsubmit: async (e) => {
+    e.preventDefault();
+    if (!file.files.length) return say("Choose a WAV or MP3 file first", true);
+    const f = file.files[0];
+    const res = await fetch(url, { method: "PUT", body: f, credentials: "same-origin",
+      headers: { "Content-Type": f.type || "application/octet-stream", "X-CSRF-Token": S.session.csrf } });
+    let body = null;
+    try { body = await res.json(); } catch (err) { body = null; }
+    if (!res.ok) return say("Greeting refused: " + ((body && body.error) || "HTTP " + res.status), true);
+    say("Greeting of menu " + a.id + " uploaded (" + body.duration_s.toFixed(1) + " s at 8 kHz)");
+    load();
+  } }, h("h2", {}, "Greeting of menu " + a.id),
+    field("Upload a recording", file, "WAV or MP3, up to 5 minutes; converted to 8 kHz mono for the phone network"),
+    h("button", { type: "submit", id: "greeting-upload-" + a.id }, "Upload greeting"),
+    h("div", { class: "field" }, player), state);
 }
 
 // ---------- bulk upload ----------
