@@ -32,7 +32,7 @@ var seriesColors = map[string]string{
 	sysSIPp:        "#7f7f7f",
 }
 
-var fallbackColors = []string{"#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"}
+var fallbackColors = []string{"#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#1f77b4", "#d62728", "#7f7f7f"}
 
 func colorFor(name string, i int) string {
 	if c, ok := seriesColors[name]; ok {
@@ -65,13 +65,6 @@ func renderSVG(title string, panels []panel) string {
 	rows := (len(panels) + chartCols - 1) / chartCols
 	cols := min(chartCols, max(1, len(panels)))
 	w := cols * panelW
-	h := chartTitleH + legendH + rows*panelH
-	var b strings.Builder
-	b.WriteString(svgHeader)
-	fmt.Fprintf(&b, `<svg xmlns="%s" width="%d" height="%d" viewBox="0 0 %d %d" %s font-size="%d">`+"\n", svgNS, w, h, w, h, svgFont, textSmall)
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
-	fmt.Fprintf(&b, `<text x="%d" y="20" font-size="15" font-weight="bold">%s</text>`+"\n", 8, xmlEscape(title))
-
 	var names []string
 	for _, p := range panels {
 		for _, s := range p.Series {
@@ -80,16 +73,34 @@ func renderSVG(title string, panels []panel) string {
 			}
 		}
 	}
-	x := 8
+	// The legend wraps onto as many lines as its names need.
+	legendLines, lx := 1, 8
+	for _, n := range names {
+		if lx > 8 && lx+40+8*len(n) > w {
+			legendLines, lx = legendLines+1, 8
+		}
+		lx += 40 + 8*len(n)
+	}
+	legend := legendLines * legendH
+	h := chartTitleH + legend + rows*panelH
+	var b strings.Builder
+	b.WriteString(svgHeader)
+	fmt.Fprintf(&b, `<svg xmlns="%s" width="%d" height="%d" viewBox="0 0 %d %d" %s font-size="%d">`+"\n", svgNS, w, h, w, h, svgFont, textSmall)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
+	fmt.Fprintf(&b, `<text x="%d" y="20" font-size="15" font-weight="bold">%s</text>`+"\n", 8, xmlEscape(title))
+
+	x, y := 8, chartTitleH+14
 	for i, n := range names {
-		y := chartTitleH + 14
+		if x > 8 && x+40+8*len(n) > w {
+			x, y = 8, y+legendH
+		}
 		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"/>`, x, y-4, x+20, y-4, colorFor(n, i))
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="%d">%s</text>`+"\n", x+25, y, textNormal, xmlEscape(n))
 		x += 40 + 8*len(n)
 	}
 	for i, p := range panels {
 		ox := (i % chartCols) * panelW
-		oy := chartTitleH + legendH + (i/chartCols)*panelH
+		oy := chartTitleH + legend + (i/chartCols)*panelH
 		renderPanel(&b, p, names, ox, oy)
 	}
 	b.WriteString("</svg>\n")

@@ -117,6 +117,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if opt.only == onlyDashboard {
+		fmt.Fprintf(stderr, "bench: wrote %s and its .svg\n", opt.out)
+		return 0
+	}
 	if opt.only == onlyVoicemail {
 		// One section only: it goes to stdout, never over a whole -o report.
 		if rep.Voicemail != nil {
@@ -200,8 +204,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		*systems, *scen, *scale = sysSwitchboard, "register", ""
 		o.overloadPhase = 0
 		o.redisCompare, o.gobench, o.profile = true, false, false
+	case onlyDashboard:
+		*systems, *scen, *scale = sysSwitchboard, "", ""
+		o.overloadPhase, o.voicemail = 0, 0
+		o.redisCompare, o.gobench, o.profile = false, false, false
+		if !strings.HasSuffix(o.out, ".png") {
+			errs = append(errs, errors.New("-only dashboard: -o must name the .png to write (the .svg goes beside it)"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("-only: unknown part %q (want redis-compare or voicemail)", o.only))
+		errs = append(errs, fmt.Errorf("-only: unknown part %q (want redis-compare, voicemail or dashboard)", o.only))
 	}
 	o.systems = splitList(*systems)
 	for _, s := range o.systems {
@@ -320,6 +331,13 @@ func execute(ctx context.Context, opt options, command string, log io.Writer) (*
 		return nil, err
 	}
 
+	if opt.only == onlyDashboard { // dashboard.go
+		logf("bench: dashboard series, %v of mixed load", dashboardLoad)
+		if err := b.dashboard(ctx, opt.out); err != nil {
+			return nil, err
+		}
+		return &report{Command: command, Options: opt}, nil
+	}
 	rep := &report{Command: command, Options: opt, Pop: b.pop, Started: time.Now()}
 	rep.Machine = describeMachine(b.sipp, b.kamailio, b.sbBin, !opt.noBusy)
 	for _, sys := range opt.systems {
