@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -252,13 +251,11 @@ func (b *bench) dashboard(ctx context.Context, out string) error {
 			return fmt.Errorf("dashboard load: %w", err)
 		case <-tick.C:
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+httpAddr+"/metrics", nil)
-		res, err := http.DefaultClient.Do(req)
+		m, err := fetchMetrics(ctx, httpAddr)
 		if err != nil {
-			return fmt.Errorf("scrape metrics: %w", err)
+			return err
 		}
-		ss = append(ss, scrape{T: time.Since(start).Seconds(), Values: readScrape(res.Body)})
-		res.Body.Close()
+		ss = append(ss, scrape{T: time.Since(start).Seconds(), Values: m})
 	}
 	cancel()
 	wg.Wait()

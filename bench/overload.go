@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -129,33 +128,33 @@ func overloadPanels(runs []overloadResult) []panel {
 
 // scrapeCounters reads the few counters the curve needs from /metrics.
 func scrapeCounters(ctx context.Context, addr string) (ok200, fail5xx, dropped float64, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	m, err := fetchMetrics(ctx, addr)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("scrape metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	ok200, fail5xx, dropped = parseCounters(resp.Body)
+	ok200, fail5xx, dropped = countersOf(m)
 	return ok200, fail5xx, dropped, nil
 }
 
-func parseCounters(r io.Reader) (ok200, fail5xx, dropped float64) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 || strings.HasPrefix(line, "#") {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		name := line[:i]
+// fetchMetrics reads a server's /metrics as series (name{labels}) → value.
+func fetchMetrics(ctx context.Context, addr string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scrape metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	return readScrape(resp.Body), nil
+}
+
+func parseCounters(r io.Reader) (ok200, fail5xx, dropped float64) { return countersOf(readScrape(r)) }
+
+// countersOf sums REGISTER 200s, REGISTER 5xx and the overload drops.
+func countersOf(m map[string]float64) (ok200, fail5xx, dropped float64) {
+	for name, v := range m {
 		switch {
 		case strings.HasPrefix(name, "switchboard_sip_overload_dropped_total"):
 			dropped += v
