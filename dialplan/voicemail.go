@@ -66,16 +66,18 @@ func CheckPIN(tenant, box, pin, hash string) bool {
 }
 
 // hashPINs hashes the plaintext PINs of a tenant's mailboxes and users'
-// voicemail, and clears them.
+// voicemail, and clears them. A PIN that is not 4-10 digits is left as it
+// is: the memory store hashes before it validates, and a hash would hide
+// the bad PIN from Validate.
 func hashPINs(t *Tenant) {
 	for _, u := range t.Users {
-		if u != nil && u.Voicemail != nil && u.Voicemail.PIN != "" {
+		if u != nil && u.Voicemail != nil && u.Voicemail.PIN != "" && ValidPIN(u.Voicemail.PIN) {
 			u.Voicemail.PINHash = HashPIN(t.Domain, "user:"+u.ID, u.Voicemail.PIN)
 			u.Voicemail.PIN = ""
 		}
 	}
 	for _, m := range t.Mailboxes {
-		if m != nil && m.PIN != "" {
+		if m != nil && m.PIN != "" && ValidPIN(m.PIN) {
 			m.PINHash = HashPIN(t.Domain, "mailbox:"+m.ID, m.PIN)
 			m.PIN = ""
 		}
