@@ -44,6 +44,8 @@ type Options struct {
 	// DefaultRing is the ring timeout for users without forward on no answer
 	// (0 = until the caller gives up).
 	DefaultRing time.Duration
+	// Park are the tenant's park slots (featurecodes.go); zero: no park.
+	Park ParkSlots
 }
 
 // Final answers of plans.
@@ -123,8 +125,14 @@ func (d *decider) fromUser() Plan {
 	if p, ok := d.featureCode(); ok {
 		return p
 	}
+	if p, ok := d.phoneFeature(); ok { // featurecodes.go
+		return p
+	}
 	if e, ok := d.view.Lookup(d.call.Dialled); ok {
 		return d.finish(d.entry(e), d.internalCallerID())
+	}
+	if p, ok := d.parkSlot(); ok {
+		return p
 	}
 	if !isNumber {
 		return only(KindReject, rejectNotFound)
