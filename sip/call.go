@@ -50,6 +50,13 @@ type call struct {
 	ended     routing.Outcome   // how the last step that ended without an answer ended
 	blf       map[string]string // dialog state reported per user key (blf.go)
 
+	// pickups asks a ringing call to give its caller up to a picker;
+	// ringKeys are the users it is listed as ringing, pickedUp that it was
+	// given up (pickup.go).
+	pickups  chan pickupAsk
+	ringKeys []string
+	pickedUp bool
+
 	hunt     *hunt      // the trunk hunt of an Outbound/Forward step (trunk_hunt.go)
 	stepFail failAnswer // answer for a step that could send nothing; zero = 480
 }
@@ -94,6 +101,7 @@ func newCall(s *Server, req *sip.Request, tx sip.ServerTransaction, view *dialpl
 	return &call{
 		s: s, req: req, tx: tx, view: view, caller: c, plan: plan, ctx: ctx, stop: stop,
 		events:    make(chan branchEvent, 16),
+		pickups:   make(chan pickupAsk),
 		cancelled: make(chan struct{}),
 		start:     time.Now(),
 	}
@@ -125,6 +133,8 @@ func (c *call) run() {
 			c.onStepEnd(routing.NoAnswer, nil)
 		case <-c.huntTimerC():
 			c.huntTimeout()
+		case ask := <-c.pickups:
+			c.giveUp(ask) // pickup.go
 		case <-cancelled:
 			cancelled = nil
 			callerGone = true
@@ -154,6 +164,7 @@ func (c *call) run() {
 
 // finish records the metrics and, for calls that never connected, the CDR.
 func (c *call) finish(callerGone bool) {
+	c.notRinging()
 	c.endHunt()
 	c.releaseLimit() // an answered call's dialog took the slot over
 	if c.answered == nil {
@@ -214,6 +225,10 @@ func (c *call) startStep(i int) {
 		case routing.Attendant:
 			// B2BUA hook: answer and hand the call to the attendant (attendant.go).
 			c.attendant(st)
+			return
+		case routing.Pickup:
+			// B2BUA hook: take a ringing call over and bridge it (pickup.go).
+			c.pickup(st)
 			return
 		case routing.Voicemail, routing.VoicemailAccess:
 			// B2BUA hook: answer and hand the call to voicemail (appstep.go).
@@ -432,6 +447,7 @@ func (c *call) onEvent(ev branchEvent) {
 		}
 		c.observeSetup()
 		c.blfRinging(b)
+		c.ringingFor(b) // pickup.go
 		c.relay(res)
 	case res.StatusCode < 300:
 		b.final = res
@@ -447,6 +463,11 @@ func (c *call) onEvent(ev branchEvent) {
 			c.s.dialogs.add(c, b, res, c.blfAnswered(b))
 			c.relay(res)
 			c.cancelAll(`SIP;cause=200;text="Call completed elsewhere"`)
+			return
+		}
+		if c.pickedUp {
+			// The caller is the picker's: this phone answered too late.
+			c.hangUpLate(res)
 			return
 		}
 		// Another fork answered too: forward it so the caller can ACK and

@@ -130,6 +130,7 @@ type Server struct {
 	resolver Resolver
 	keepers  sync.WaitGroup // trunk registrations and probes (trunk_keep.go)
 	dialogs  dialogs
+	ringing  ringingCalls    // calls ringing users, for pickup (pickup.go)
 	ownAddrs map[string]bool // host:port of every listener
 	bound    []boundAddr
 	instance string // this instance's id, set by Listen (relay.go)
