@@ -29,6 +29,8 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// Security configures bans and flood limits at the SIP edge.
 	Security SecurityConfig `yaml:"security"`
+	// SMTP is the mail server invitations are sent through (smtp.go).
+	SMTP SMTPConfig `yaml:"smtp"`
 
 	// File is the config file the values were loaded from; "" when none.
 	File string `yaml:"-"`
@@ -101,6 +103,10 @@ type HTTPConfig struct {
 	// AdminTokenFile is a file holding the admin token (surrounding space
 	// trimmed); mutually exclusive with an explicit AdminToken.
 	AdminTokenFile string `yaml:"admin_token_file" config:"path"`
+	// PublicURL is where users reach this server's console from outside
+	// ("https://pbx.example.com"), the base of invitation links; "" = the
+	// host the inviting request came to.
+	PublicURL string `yaml:"public_url"`
 }
 
 // StoreConfig selects the directory and registration store.

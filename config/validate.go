@@ -30,6 +30,7 @@ func (c Config) Validate() Problems {
 	v.dns()
 	v.log()
 	v.security()
+	v.smtp() // smtp.go
 	if c.ShutdownTimeout < 0 {
 		v.add("shutdown_timeout", "must not be negative, got %s", c.ShutdownTimeout)
 	}
