@@ -81,6 +81,8 @@ type APIConfig struct {
 	Log        *slog.Logger
 	// Bans lists and lifts the SIP edge's bans; nil = none listed.
 	Bans Bans
+	// Invite sends invitations (invite.go); a nil Mailer turns them off.
+	Invite InviteConfig
 }
 
 // API is the admin API: an http.Handler for everything under APIPrefix,
@@ -99,7 +101,8 @@ type API struct {
 	mux      *http.ServeMux
 	routes   []Route
 
-	voicemail Voicemail // voicemail.go
+	voicemail Voicemail    // voicemail.go
+	invite    InviteConfig // invite.go
 }
 
 // Route is one registered endpoint: a method and a Go 1.22 ServeMux path
@@ -141,6 +144,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		mux:      http.NewServeMux(),
 	}
 	a.voicemail = cfg.Voicemail
+	a.invite = cfg.Invite
 	a.routesTable()
 	a.mux.Handle(APIPrefix+"/", a.serve(ScopeAny, func(w http.ResponseWriter, r *http.Request) error {
 		return noSuchEndpoint(r)
@@ -172,6 +176,7 @@ func (a *API) routesTable() {
 	a.voicemailRoutes()
 	a.greetingRoutes() // greetings.go
 	a.selfServiceRoutes()
+	a.inviteRoutes() // invite.go
 	a.recordingRoutes()
 
 	a.handleScoped("GET", "/registrations", ScopeAny, a.listRegistrations)

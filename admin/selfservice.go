@@ -198,7 +198,8 @@ func (a *API) storePortalHash(r *http.Request, domain string, id *string, hash s
 		if u.Email == "" {
 			return conflict("email", "user %s has no email to sign in with; set one first", u.ID)
 		}
-		*id, u.PortalHash = u.ID, hash
+		// A password the admin sets supersedes a pending invitation.
+		*id, u.PortalHash, u.Invitation = u.ID, hash, nil
 		return nil
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/switchboard/switchboard/dialplan"
 )
@@ -82,9 +83,11 @@ func matchUser(u *dialplan.User, q string) bool {
 // password, a generated one (returned to show once); an updated user
 // without a new password keeps its credentials.
 func prepareUser(t *dialplan.Tenant, old, u *dialplan.User) (string, error) {
-	u.PortalHash = "" // set only through portal-password or an invitation
+	// Set only through portal-password or an invitation (invite.go); the
+	// shown status is never stored.
+	u.PortalHash, u.Invitation, u.Status = "", nil, ""
 	if old != nil {
-		u.PortalHash = old.PortalHash
+		u.PortalHash, u.Invitation = old.PortalHash, old.Invitation
 	}
 	if old == nil && len(u.Extensions) == 0 {
 		e, err := dialplan.NextExtension(t)
@@ -175,6 +178,10 @@ func renamed(old, u *dialplan.User) {
 func showUser(u *dialplan.User, secret string) any {
 	c := *u
 	c.Password, c.HA1MD5, c.HA1SHA256, c.Credentials, c.PortalHash = secret, "", "", nil, ""
+	c.Status = u.SignInStatus(time.Now())
+	if iv := c.Invitation; iv != nil { // when it was sent and expires; never the hash
+		c.Invitation = &dialplan.Invitation{Sent: iv.Sent, Expires: iv.Expires}
+	}
 	c.SyncName() // a user stored before first/last names existed
 	return &c
 }

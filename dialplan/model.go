@@ -70,6 +70,10 @@ type User struct {
 	// PortalHash is the argon2id hash of the password the user signs in to
 	// the console with (self-service); set only through the admin API.
 	PortalHash string `yaml:"portal_password_hash,omitempty" json:"portal_password_hash,omitempty"`
+	// Invitation is the user's pending emailed invitation (invitation.go).
+	Invitation *Invitation `yaml:"invitation,omitempty" json:"invitation,omitempty"`
+	// Status is SignInStatus(now) as the admin API shows it; never stored.
+	Status string `yaml:"-" json:"status,omitempty"`
 	// Record: the calls switchboard anchors with this user as a party are
 	// recorded (apps/record.go); proxied calls have end-to-end media.
 	Record bool `yaml:"record,omitempty" json:"record,omitempty"`

@@ -19,7 +19,7 @@ import (
 // adminOptions mounts the admin API on the HTTP server when an admin token
 // is configured; with none, the API stays off and only the ops endpoints
 // answer.
-func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts, loc location.Store, sipSrv *sip.Server, guard *security.Guard, mail admin.Voicemail, log *slog.Logger) ([]admin.Option, error) {
+func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts, loc location.Store, sipSrv *sip.Server, guard *security.Guard, mail admin.Voicemail, invite admin.InviteConfig, log *slog.Logger) ([]admin.Option, error) {
 	if token == "" {
 		return nil, nil
 	}
@@ -33,6 +33,7 @@ func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts,
 		Accounts:      accounts,
 		Bans:          bans{guard},
 		Voicemail:     mail,
+		Invite:        invite,
 		Log:           log,
 	})
 	if err != nil {

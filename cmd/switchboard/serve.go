@@ -116,7 +116,12 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
 	}
-	apiOpts, err := adminOptions(cfg.HTTP.AdminToken, store, st.accounts, loc, sipSrv, guard, st.mail, log)
+	invite, err := inviteConfig(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return 1
+	}
+	apiOpts, err := adminOptions(cfg.HTTP.AdminToken, store, st.accounts, loc, sipSrv, guard, st.mail, invite, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard: %v\n", err)
 		return 1
