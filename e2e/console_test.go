@@ -5,16 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/quotedprintable"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard/switchboard/internal/smtptest"
 )
 
 // chromiumPath finds the headless browser the console test drives: skipped
@@ -70,7 +74,8 @@ func TestConsoleInChromium(t *testing.T) {
 	exe := chromiumPath(t)
 	t.Parallel()
 	const token = "e2e-console-provider"
-	srv := start(t, options{AdminToken: token})
+	mailbox := smtptest.Start(t, smtptest.Options{})
+	srv := start(t, options{AdminToken: token, Extra: "smtp:\n  server: " + mailbox.Addr() + "\n  from: pbx@switchboard.example\n"})
 	apiCall(t, srv, token, "POST", "/tenants/acme.example/admins", `{"email":"ann@acme.example","name":"Ann Admin","password":"console-pw-2026"}`)
 	apiCall(t, srv, token, "POST", "/numbers", `{"numbers":["+14155550170","+14155550171"]}`)
 	apiCall(t, srv, token, "PATCH", "/numbers/+14155550170", `{"tenant":"acme.example"}`)
@@ -248,6 +253,38 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	shot("users-registered")
 
+	// Ann invites Zed from his page; the Users table shows him invited.
+	apiCall(t, srv, token, "PATCH", "/tenants/acme.example/users/zed", `{"email":"zed@acme.example","voicemail":{"enabled":true,"pin":"1234"}}`)
+	run("invite zed",
+		chromedp.Navigate(base+"#/users/zed"), chromedp.WaitVisible(chromedp.CSS(`#resend-invite`)),
+		chromedp.Click(chromedp.CSS(`#resend-invite`)), chromedp.WaitVisible(chromedp.CSS(`#status.good`)))
+	if st := text("invite status", "#status"); !strings.Contains(st, "Invitation sent to zed@acme.example") {
+		t.Errorf("status after Invite = %q", st)
+	}
+	mail := mailbox.Next(t, 10*time.Second)
+	msg, err := mail.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailBody, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	link := regexp.MustCompile(`http://[^/\s]+/console/#/invite/[A-Z0-9]+`).FindString(string(mailBody))
+	if link == "" || !strings.Contains(string(mailBody), "Username:      zed") || mail.To[0] != "zed@acme.example" {
+		t.Fatalf("invitation email to %v lacks the link or username:\n%s", mail.To, mailBody)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`U.q = "zimmer"; U.offset = 0; true`)); err != nil {
+		t.Fatal(err) // the search the page keeps across pages
+	}
+	run("users page shows zed invited",
+		chromedp.Navigate(base+"#/users"), chromedp.WaitVisible(chromedp.CSS(`#users-table td.status-invited`)))
+	// Only zed was invited, so the one invited cell is his.
+	if cell := text("zed's status cell", `#users-table tbody td.status-invited`); cell != "Invited" {
+		t.Errorf("status cell = %q, want Invited", cell)
+	}
+	if row := text("users rows", `#users-table tbody`); !strings.Contains(row, "Zimmer") {
+		t.Errorf("users rows = %q, want Zed Zimmer", row)
+	}
+	shot("users-invited")
+
 	// The admin uploads an MP3 as a menu's greeting and can play it back.
 	apiCall(t, srv, token, "POST", "/tenants/acme.example/attendants", `{"id":"night","options":{"1":"user:zed"}}`)
 	mp3, err := filepath.Abs("../media/testdata/tone440.mp3")
@@ -286,19 +323,23 @@ func TestConsoleInChromium(t *testing.T) {
 		shot("provider")
 	}
 
-	// Zed signs in as himself and changes only his own phone settings.
-	apiCall(t, srv, token, "PATCH", "/tenants/acme.example/users/zed", `{"email":"zed@acme.example","voicemail":{"enabled":true,"pin":"1234"}}`)
-	apiCall(t, srv, token, "POST", "/tenants/acme.example/users/zed/portal-password", `{"password":"zed-portal-pw"}`)
+	// Zed opens the emailed link, chooses a password and lands in My phone,
+	// where he changes only his own phone settings.
 	signOut := `fetch("/api/v1/logout",{method:"POST",headers:{"X-CSRF-Token":S.session.csrf}}).then(r=>r.status)`
 	if code, err := chromedp.Run(ctx, chromedp.Evaluate[int](signOut, chromedp.EvalAwaitPromise)); err != nil || code != 200 {
 		t.Fatalf("sign out from the page: %d %v", code, err)
 	}
-	run("sign in as a user",
-		chromedp.Navigate(base+"#/login"), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SendKeys(chromedp.CSS(`#login input[name=email]`), "zed@acme.example"),
-		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), "zed-portal-pw"),
-		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+	run("accept the invitation",
+		chromedp.Navigate(link), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#accept")),
+		chromedp.SendKeys(chromedp.CSS(`#accept input[name=password]`), "zed-portal-pw"),
+		chromedp.SendKeys(chromedp.CSS(`#accept input[name=password_again]`), "zed-portal-pw"))
+	shot("accept-invitation")
+	run("signed in to My phone",
+		chromedp.Click(chromedp.CSS(`#accept button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#me-form`)))
+	if st := apiCall(t, srv, token, "GET", "/tenants/acme.example/users/zed", "")["status"]; st != "active" {
+		t.Errorf("zed's status after accepting = %v, want active", st)
+	}
 	if disp, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.getElementById("nav")).display`)); err != nil || disp != "none" {
 		t.Errorf("the admin navigation is shown to a user (display %q, %v)", disp, err)
 	}

@@ -108,6 +108,7 @@ function signOutButton() {
 }
 
 async function start() {
+  if (location.hash.startsWith("#/invite/")) return invitePage(location.hash.slice("#/invite/".length));
   if (!S.session) {
     try { S.session = await api("GET", "/session"); } catch (e) { return loginPage(); }
   }
@@ -146,6 +147,15 @@ async function registeredByUser() {
   return by;
 }
 
+// STATUS names a user's sign-in status (invite.go on the server).
+const STATUS = { invited: "Invited", invite_expired: "Invite expired", active: "Active" };
+
+// invite emails a user their SIP account and a sign-in link.
+async function invite(id) {
+  const r = await api("POST", T() + "/users/" + encodeURIComponent(id) + "/invite");
+  return "Invitation sent to " + r.email + (r.sip_password_reset ? " with a new SIP password" : "");
+}
+
 async function usersPage() {
   const q = h("input", { type: "search", value: U.q, placeholder: "name, extension, email, number" });
   const sort = h("select", {},
@@ -162,12 +172,13 @@ async function usersPage() {
         h("td", {}, last), h("td", {}, first),
         h("td", {}, (u.extensions || []).join(", ")),
         h("td", {}, u.email || ""), h("td", {}, u.direct_number || ""),
+        h("td", { class: "status-" + (u.status || "none") }, STATUS[u.status] || "Not invited"),
         h("td", { class: lines.length ? "reg" : "unreg" }, lines.length ? "Registered: " + lines.join(", ") : "Not registered"),
         h("td", {}, h("a", { href: "#/users/" + encodeURIComponent(u.id), "aria-label": "Edit " + (u.name || u.id) }, "Edit")));
     });
     const from = list.total ? U.offset + 1 : 0, to = Math.min(U.offset + PAGE, list.total);
     body.replaceChildren(
-      table("Users " + from + "–" + to + " of " + list.total, ["Last name", "First name", "Extensions", "Email", "Direct number", "Phones", ""], rows),
+      table("Users " + from + "–" + to + " of " + list.total, ["Last name", "First name", "Extensions", "Email", "Direct number", "Status", "Phones", ""], rows),
       h("div", { class: "pager" },
         h("button", { type: "button", disabled: U.offset === 0, onclick: () => { U.offset = Math.max(0, U.offset - PAGE); load(); } }, "Previous page"),
         h("span", {}, from + "–" + to + " of " + list.total),
@@ -215,8 +226,11 @@ async function userForm(id) {
   if (u.forward) f.when.value = u.forward.when;
   const out = h("div", { id: "user-result" });
   const list = (s) => s.split(",").map((x) => x.trim()).filter(Boolean);
+  let andInvite = false;
   const save = async (e) => {
     e.preventDefault();
+    const inviting = andInvite;
+    andInvite = false;
     const body = { id: f.id.value.trim(), name: null, first_name: f.first.value.trim() || null, last_name: f.last.value.trim() || null, email: f.email.value.trim() || null,
       aliases: list(f.aliases.value), caller_id: f.cid.value, direct_number: f.direct.value || null,
       forward: f.fwd.value.trim() ? { number: f.fwd.value.trim(), when: f.when.value, after: f.after.value + "s", screening: f.screen.checked } : null };
@@ -231,10 +245,16 @@ async function userForm(id) {
         delete body.id;
         saved = await api("PATCH", T() + "/users/" + encodeURIComponent(id), body);
       }
-      say("Saved user " + saved.id + " (extension " + (saved.extensions || []).join(", ") + ")");
-      out.replaceChildren(saved.password ? secretBox("SIP password for " + saved.id + ":", saved.password) : "",
+      let msg = "Saved user " + saved.id + " (extension " + (saved.extensions || []).join(", ") + ")";
+      if (inviting) msg += ". " + await invite(saved.id);
+      say(msg);
+      // An invitation carries a new SIP password, so the one generated at creation is moot.
+      out.replaceChildren(saved.password && !inviting ? secretBox("SIP password for " + saved.id + ":", saved.password) : "",
         h("p", {}, h("a", { href: "#/users" }, "Back to users")));
     } catch (err) { say(err.message + (err.field ? " (" + err.field + ")" : ""), true); }
+  };
+  const resend = async () => {
+    try { say(await invite(id)); } catch (err) { say(err.message + (err.field ? " (" + err.field + ")" : ""), true); }
   };
   const reset = async () => {
     try {
@@ -275,6 +295,8 @@ async function userForm(id) {
         field("Forward to", f.fwd, "blank: no forwarding"), field("When", f.when), field("After (seconds)", f.after),
         h("div", { class: "field check" }, f.screen, h("label", { for: (f.screen.id = "f-screen") }, "Screening: the forwarded call must press 1 to accept"))),
       h("div", { class: "bar" }, h("button", { type: "submit" }, isNew ? "Create user" : "Save"),
+        h("button", { type: "submit", id: "save-invite", onclick: () => { andInvite = true; } }, "Save & Invite"),
+        isNew ? null : h("button", { type: "button", id: "resend-invite", onclick: resend }, u.status ? "Resend invite" : "Invite"),
         isNew ? null : h("button", { type: "button", onclick: reset }, "Reset SIP password"),
         isNew ? null : h("button", { type: "button", class: "danger", onclick: del }, "Delete user"),
         h("a", { href: "#/users" }, "Cancel"))),
@@ -516,6 +538,7 @@ async function providerPage() {
 async function route() {
   const hash = location.hash || "#/login";
   if (hash === "#/login") return loginPage();
+  if (hash.startsWith("#/invite/")) return invitePage(hash.slice("#/invite/".length));
   if (!S.session) return start();
   for (const a of document.querySelectorAll("#nav a")) {
     if (hash.startsWith(a.getAttribute("href"))) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
@@ -536,6 +559,38 @@ async function route() {
     }
     document.getElementById("main").focus({ preventScroll: true });
   } catch (err) { say(err.message, true); }
+}
+
+// ---------- accepting an invitation ----------
+
+// invitePage is where an emailed link lands: the user chooses a portal
+// password, which accepts the invitation, and is signed in to My phone.
+async function invitePage(token) {
+  document.getElementById("nav").hidden = true;
+  document.getElementById("who").textContent = "";
+  let who;
+  try { who = await api("GET", "/invitations/" + encodeURIComponent(token)); }
+  catch (err) {
+    page("Invitation", h("p", { class: "bad" }, err.message), h("p", {}, h("a", { href: "#/login" }, "Sign in")));
+    return;
+  }
+  const pw = h("input", { type: "password", name: "password", autocomplete: "new-password", required: true, minlength: "10" });
+  const again = h("input", { type: "password", name: "password_again", autocomplete: "new-password", required: true, minlength: "10" });
+  const form = h("form", { class: "card narrow", id: "accept", onsubmit: async (e) => {
+    e.preventDefault();
+    if (pw.value !== again.value) { say("The two passwords differ", true); again.select(); return; }
+    try {
+      await api("POST", "/invitations/" + encodeURIComponent(token), { password: pw.value });
+      S.session = await api("POST", "/login", { email: who.email, password: pw.value });
+      say("Welcome! Your password is set.");
+      location.hash = "#/me";
+      await start();
+    } catch (err) { say(err.message, true); }
+  } }, h("p", {}, "Signing in as " + who.email + " (" + who.tenant + ")"),
+    field("Choose a password", pw, "at least 10 characters"), field("The same password again", again),
+    h("button", { type: "submit" }, "Set password and sign in"));
+  page("Welcome, " + (who.name || who.id), form);
+  pw.focus();
 }
 
 // ---------- my phone (the self-service user role) ----------
