@@ -227,7 +227,7 @@ func (b *bench) overload(ctx context.Context, rate float64) overloadResult {
 			_, errs[i] = runSIPp(ctx, b.sipp, sippRun{
 				Scenario: filepath.Join(b.scenarios, sc.UAC), Remote: srv.addr, LocalIP: sc.LocalIP, Port: port,
 				Inf: filepath.Join(b.inf, sc.Inf), Rate: r, Total: int(r * p.Length.Seconds()), Dir: pdir,
-				CPU: b.opt.loadCPU(), Timeout: p.Length + 20*time.Second,
+				CPU: b.opt.loadCPU(), Timeout: p.Length + 20*time.Second, NoDefaults: true,
 			})
 		})
 	}

@@ -31,6 +31,11 @@ type sippRun struct {
 	Dir      string        // working folder: SIPp writes its stat, rtt and error files here
 	CPU      int           // CPU to pin to with taskset; -1: none
 	Timeout  time.Duration // global -timeout; 0 = none
+	// NoDefaults (-nd) ends a failed call quietly. By default SIPp aborts a
+	// call that timed out or got an unexpected answer (a 503) with a BYE:
+	// under overload that is a flood of out-of-dialog BYEs a real phone,
+	// whose REGISTER failed, never sends.
+	NoDefaults bool
 }
 
 // sippBufSize is the socket buffer SIPp asks for (-buff_size): its default of
@@ -43,6 +48,9 @@ func (r sippRun) args() []string {
 		"-trace_err", "-max_recv_loops", "10000"}
 	if r.Inf != "" {
 		a = append(a, "-inf", r.Inf)
+	}
+	if r.NoDefaults {
+		a = append(a, "-nd")
 	}
 	if r.Timeout > 0 {
 		a = append(a, "-timeout", fmt.Sprintf("%ds", int(r.Timeout.Seconds())), "-timeout_error")
