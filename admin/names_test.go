@@ -24,6 +24,7 @@ func TestUserNames(t *testing.T) {
 		{"one word is a first name", "POST", users, `{"id":"cher","name":"Cher"}`, [3]any{"Cher", nil, "Cher"}},
 		{"patch last name only", "PATCH", users + "/mary", `{"last_name":"Lee-Park"}`, [3]any{"Mary Ann", "Lee-Park", "Mary Ann Lee-Park"}},
 		{"patch name only renames", "PATCH", users + "/mary", `{"name":"Maria Park"}`, [3]any{"Maria", "Park", "Maria Park"}},
+		{"the console's edit (name null, first and last unchanged) keeps them", "PATCH", users + "/mary", `{"name":null,"first_name":"Maria","last_name":"Park","email":"maria@acme.example"}`, [3]any{"Maria", "Park", "Maria Park"}},
 		{"first and last win over name", "PUT", users + "/vince", `{"id":"vince","name":"ignored","first_name":"Vincent","last_name":"Gogh"}`, [3]any{"Vincent", "Gogh", "Vincent Gogh"}},
 		{"clear every name", "PATCH", users + "/vince", `{"name":null,"first_name":null,"last_name":null}`, [3]any{nil, nil, nil}},
 	}

@@ -71,7 +71,7 @@ func (a *API) unbind(ctx context.Context, aor string) {
 }
 
 func matchUser(u *dialplan.User, q string) bool {
-	for _, s := range slices.Concat([]string{u.ID, u.Name, u.Email, u.DirectNumber, u.Mobile}, u.Extensions, u.Aliases) {
+	for _, s := range slices.Concat([]string{u.ID, u.Name, u.FirstName, u.LastName, u.Email, u.DirectNumber, u.Mobile}, u.Extensions, u.Aliases) {
 		if strings.Contains(strings.ToLower(s), q) {
 			return true
 		}
@@ -168,7 +168,9 @@ func detachUser(t *dialplan.Tenant, u *dialplan.User) error {
 // renamed lets a client that knows only the single name field rename a
 // user: a new name with first and last name left as they were replaces them.
 func renamed(old, u *dialplan.User) {
-	if old != nil && u.Name != old.Name && u.FirstName == old.FirstName && u.LastName == old.LastName {
+	// A patch that drops name (the console sends "name": null with first
+	// and last name) is no rename: it must not wipe first and last name.
+	if old != nil && u.Name != "" && u.Name != old.Name && u.FirstName == old.FirstName && u.LastName == old.LastName {
 		u.FirstName, u.LastName = "", ""
 	}
 }

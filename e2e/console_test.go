@@ -255,13 +255,23 @@ func TestConsoleInChromium(t *testing.T) {
 
 	// Ann invites Zed from his page; the Users table shows him invited.
 	apiCall(t, srv, token, "PATCH", "/tenants/acme.example/users/zed", `{"email":"zed@acme.example","voicemail":{"enabled":true,"pin":"1234"}}`)
-	run("invite zed",
-		chromedp.Navigate(base+"#/users/zed"), chromedp.WaitVisible(chromedp.CSS(`#resend-invite`)),
-		chromedp.Click(chromedp.CSS(`#resend-invite`)), chromedp.WaitVisible(chromedp.CSS(`#status.good`)))
-	if st := text("invite status", "#status"); !strings.Contains(st, "Invitation sent to zed@acme.example") {
-		t.Errorf("status after Invite = %q", st)
+	run("save and invite zed",
+		chromedp.Navigate(base+"#/users/zed"), chromedp.WaitVisible(chromedp.CSS(`#save-invite`)),
+		chromedp.Click(chromedp.CSS(`#save-invite`)), chromedp.WaitVisible(chromedp.CSS(`#status.good`)))
+	if st := text("invite status", "#status"); !strings.Contains(st, "Saved user zed") || !strings.Contains(st, "Invitation sent to zed@acme.example") {
+		t.Errorf("status after Save & Invite = %q", st)
 	}
-	mail := mailbox.Next(t, 10*time.Second)
+	first := mailbox.Next(t, 10*time.Second)
+	run("resend the invitation",
+		chromedp.Navigate(base+"#/users"), chromedp.Navigate(base+"#/users/zed"), chromedp.WaitVisible(chromedp.CSS(`#resend-invite`)),
+		chromedp.Click(chromedp.CSS(`#resend-invite`)), chromedp.WaitVisible(chromedp.CSS(`#status.good`)))
+	if st := text("resend status", "#status"); !strings.Contains(st, "Invitation sent to zed@acme.example") {
+		t.Errorf("status after Resend invite = %q", st)
+	}
+	mail := mailbox.Next(t, 10*time.Second) // the resent one: the first link no longer works
+	if string(mail.Data) == string(first.Data) {
+		t.Error("the resent invitation is the first one again")
+	}
 	msg, err := mail.Parse()
 	if err != nil {
 		t.Fatal(err)
@@ -270,6 +280,9 @@ func TestConsoleInChromium(t *testing.T) {
 	link := regexp.MustCompile(`http://[^/\s]+/console/#/invite/[A-Z0-9]+`).FindString(string(mailBody))
 	if link == "" || !strings.Contains(string(mailBody), "Username:      zed") || mail.To[0] != "zed@acme.example" {
 		t.Fatalf("invitation email to %v lacks the link or username:\n%s", mail.To, mailBody)
+	}
+	if z := apiCall(t, srv, token, "GET", "/tenants/acme.example/users/zed", ""); z["last_name"] != "Zimmer" {
+		t.Errorf("zed after Save & Invite = %v, want his name kept", z)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`U.q = "zimmer"; U.offset = 0; true`)); err != nil {
 		t.Fatal(err) // the search the page keeps across pages
