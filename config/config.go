@@ -67,6 +67,18 @@ type SIPConfig struct {
 	// that keeps their NAT pinhole open; one that misses two in a row is
 	// unregistered. 0 = off.
 	Keepalive time.Duration `yaml:"keepalive"`
+	// Park configures call park (*70) and its slots.
+	Park ParkConfig `yaml:"park"`
+}
+
+// ParkConfig configures call park: a call parked with *70 waits on the
+// tenant's lowest free slot first_slot … first_slot+slots-1 (a slot that
+// is also an extension of the tenant is skipped) until someone dials the
+// slot, or timeout rings the parker back. Slots 0 turns park off.
+type ParkConfig struct {
+	Timeout   time.Duration `yaml:"timeout"`
+	FirstSlot int           `yaml:"first_slot"`
+	Slots     int           `yaml:"slots"`
 }
 
 // TLSConfig names the certificate and key for tls:// and wss:// listeners.
@@ -141,6 +153,7 @@ func Default() Config {
 			MinExpires:     60 * time.Second,
 			MaxExpires:     3600 * time.Second,
 			DefaultExpires: 3600 * time.Second,
+			Park:           ParkConfig{Timeout: 45 * time.Second, FirstSlot: 701, Slots: 20},
 			UDPReadBuffer:  4 << 20,
 		},
 		Media: MediaConfig{

@@ -34,6 +34,7 @@ func TestDefault(t *testing.T) {
 			MaxExpires:     time.Hour,
 			DefaultExpires: time.Hour,
 			UDPReadBuffer:  4 << 20,
+			Park:           ParkConfig{Timeout: 45 * time.Second, FirstSlot: 701, Slots: 20},
 		},
 		Media:           MediaConfig{Address: "127.0.0.1", Ports: "20000-20999"},
 		HTTP:            HTTPConfig{Listen: "127.0.0.1:8080"},

@@ -103,6 +103,24 @@ func (v *validator) sip() {
 	if s.UDPReadBuffer < 0 {
 		v.add("sip.udp_read_buffer", "must not be negative, got %d", s.UDPReadBuffer)
 	}
+	v.park(s.Park)
+}
+
+// park checks the park slots: digits like an extension (2-8, no leading
+// zero), a bounded count, and a timeout a parked caller can wait out.
+func (v *validator) park(p ParkConfig) {
+	if p.Slots == 0 {
+		return
+	}
+	if p.Slots < 0 || p.Slots > 100 {
+		v.add("sip.park.slots", "must be 0 (park off) to 100, got %d", p.Slots)
+	}
+	if last := p.FirstSlot + p.Slots - 1; p.FirstSlot < 10 || last > 99999999 {
+		v.add("sip.park.first_slot", "slots are 2-8 digits (10 to 99999999), got %d to %d", p.FirstSlot, last)
+	}
+	if p.Timeout < time.Second || p.Timeout > time.Hour {
+		v.add("sip.park.timeout", "must be between 1s and 1h, got %s", p.Timeout)
+	}
 }
 
 func exists(path string) bool {

@@ -68,7 +68,7 @@ func goertzel(pcm []int16, freq float64) float64 {
 
 // callAs places a call from the media phone as user u (answering the
 // proxy's digest challenge).
-func (p *mediaPhone) callAs(number string, u user) {
+func (p *mediaPhone) callAs(number string, u user, hdrs ...sip.Header) {
 	p.t.Helper()
 	req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: number, Host: domain})
 	req.SetDestination(p.srv.Addr)
@@ -83,6 +83,9 @@ func (p *mediaPhone) callAs(number string, u user) {
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
 	req.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf("<sip:%s@%s>", u.ext, p.addr)))
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(p.sdp())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

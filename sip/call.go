@@ -230,6 +230,13 @@ func (c *call) startStep(i int) {
 			// B2BUA hook: take a ringing call over and bridge it (pickup.go).
 			c.pickup(st)
 			return
+		case routing.Park:
+			// B2BUA hook: answer and hold the call on a slot (park.go).
+			c.park()
+			return
+		case routing.ParkRetrieve:
+			c.retrieve(st)
+			return
 		case routing.Voicemail, routing.VoicemailAccess:
 			// B2BUA hook: answer and hand the call to voicemail (appstep.go).
 			c.application(st)

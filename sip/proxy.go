@@ -55,6 +55,7 @@ func (s *Server) invite(req *sip.Request, tx sip.ServerTransaction) {
 	plan := routing.Decide(call, view, routing.Options{
 		Trunks:   s.trunks.huntOrder(view.Tenant.Trunks),
 		Contacts: func(aor string) []location.Binding { return s.contacts(ctx, aor) },
+		Park:     s.cfg.Park.slots(),
 	})
 	cancel()
 	if fl, ok := s.replacesTarget(req); ok {

@@ -75,6 +75,8 @@ type Config struct {
 	// Media configures the calls switchboard answers itself (attendant,
 	// screening); see MediaConfig for the defaults.
 	Media MediaConfig
+	// Park configures call park (park.go); Slots 0 = off.
+	Park ParkConfig
 	// Apps runs those calls (package apps, set by cmd/switchboard); nil
 	// answers attendant steps 480 and skips screened forwards.
 	Apps Applications
@@ -131,6 +133,7 @@ type Server struct {
 	keepers  sync.WaitGroup // trunk registrations and probes (trunk_keep.go)
 	dialogs  dialogs
 	ringing  ringingCalls    // calls ringing users, for pickup (pickup.go)
+	parked   parkLot         // parked calls by slot (park.go)
 	ownAddrs map[string]bool // host:port of every listener
 	bound    []boundAddr
 	instance string // this instance's id, set by Listen (relay.go)

@@ -205,6 +205,7 @@ func sipConfig(cfg config.Config) (sip.Config, error) {
 		DefaultExpires: cfg.SIP.DefaultExpires,
 		Keepalive:      cfg.SIP.Keepalive,
 		UDPReadBuffer:  cfg.SIP.UDPReadBuffer,
+		Park:           sip.ParkConfig{Timeout: cfg.SIP.Park.Timeout, First: cfg.SIP.Park.FirstSlot, Slots: cfg.SIP.Park.Slots},
 		Media: sip.MediaConfig{ // the legs of attendant and screening calls
 			Ports:         cfg.Media.Ports,
 			Inactivity:    cfg.Media.Inactivity,
