@@ -295,3 +295,33 @@ func TestTransferCarrierCallerFails(t *testing.T) {
 	hangUp(t, in, a) // the carrier's BYE still reaches alice
 	env.srv.waitMetric(t, callsActive, 0, 3*time.Second)
 }
+
+// TestTransferCarrierCallerToInternationalRefused: a transfer is a call
+// placed for the transferor, so the tenant's toll-fraud limits apply to its
+// target. Acme allows no international calls (the default), so alice's
+// REFER of a carrier caller to a London number is refused at once with 403
+// (nothing is placed, so there is no subscription to report on), the
+// carrier is never re-INVITEd, the refusal is counted under its limit, and
+// the call stays up between the two.
+func TestTransferCarrierCallerToInternationalRefused(t *testing.T) {
+	t.Parallel()
+	env := newCallEnv(t)
+	a := env.phone(t, "7001", "UDP", "7001", alice)
+	in := carrierCall(env.carrier, "+14155550101")
+	in.waitStatus(200, 5*time.Second)
+	in.ack()
+	a.waitRequest(sip.ACK, 1, 2*time.Second)
+	refer := a.calleeRequest(in.callID(), sip.REFER)
+	refer.AppendHeader(sip.NewHeader("Refer-To", "<sip:+442079460000@"+domain+">"))
+	refer.AppendHeader(sip.NewHeader("Referred-By", "<sip:"+a.name+"@"+domain+">"))
+	refer.AppendHeader(sip.NewHeader("Contact", "<"+a.contactURI(a.name)+">"))
+	if res := a.do(refer); res.StatusCode != 403 {
+		t.Fatalf("REFER to an international number: %d %s, want 403", res.StatusCode, res.Reason)
+	}
+	env.srv.waitMetric(t, `switchboard_calls_refused_total{reason="international"}`, 1, 2*time.Second)
+	if n := len(env.carrier.requests(sip.INVITE)); n != 0 {
+		t.Errorf("carrier re-INVITEd %d times for a refused transfer", n)
+	}
+	hangUp(t, in, a) // the call is still up: the carrier's BYE reaches alice
+	env.srv.waitMetric(t, callsActive, 0, 3*time.Second)
+}
