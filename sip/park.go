@@ -132,15 +132,9 @@ type parkedCall struct {
 
 // park is the Park step: answer, take a slot, hold the call there.
 func (c *call) park() {
-	if _, originated := c.tx.(*virtualTx); originated {
-		// The engine's own legs (a carrier transfer's target) are not parked.
-		c.respond(480, "Temporarily Unavailable", "unavailable")
-		return
-	}
 	b := c.s.b2b
-	a, code, reason := b.newUAS(c.req, c.tx)
-	if code != 0 {
-		c.respond(code, reason, resultFor(code))
+	a, ok := c.answerHere()
+	if !ok {
 		return
 	}
 	slot, p, ok := c.s.parked.take(c.view, c.s.cfg.Park.slots())

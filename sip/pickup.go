@@ -155,19 +155,31 @@ func (s *Server) takeRinging(keys []string, by, own string) *pickedCall {
 	return nil
 }
 
+// answerHere makes the engine the UAS of this call (pickup and park answer
+// with their own media). The engine's own legs (a carrier transfer's
+// target, a ringback) are refused 480: they have no phone to answer. On
+// false the caller has been answered already.
+func (c *call) answerHere() (*uasLeg, bool) {
+	if _, originated := c.tx.(*virtualTx); originated {
+		c.respond(480, "Temporarily Unavailable", "unavailable")
+		return nil, false
+	}
+	a, code, reason := c.s.b2b.newUAS(c.req, c.tx)
+	if code != 0 {
+		c.respond(code, reason, resultFor(code))
+		return nil, false
+	}
+	return a, true
+}
+
 // pickup is the picker's Pickup step: find a ringing call, answer both
 // and bridge them. Nothing ringing: 404.
 func (c *call) pickup(st routing.Pickup) {
-	if _, originated := c.tx.(*virtualTx); originated {
-		c.respond(480, "Temporarily Unavailable", "unavailable")
-		return
-	}
 	b := c.s.b2b
 	// The picker's port first: a caller answered for nobody would be worse
 	// than a picker told 503.
-	a, code, reason := b.newUAS(c.req, c.tx)
-	if code != 0 {
-		c.respond(code, reason, resultFor(code))
+	a, ok := c.answerHere()
+	if !ok {
 		return
 	}
 	keys := make([]string, 0, len(st.Users))
