@@ -34,6 +34,12 @@ type Calls interface {
 	Calls() []Call
 }
 
+// CDRs lists the calls that finished most recently, of one tenant ("" =
+// all), newest first, at most limit.
+type CDRs interface {
+	CDRs(tenant string, limit int) []CDR
+}
+
 // Unbinder drops every binding of an address-of-record ("john@acme.example"),
 // so a deleted user's phones stop ringing at once.
 type Unbinder interface {
@@ -62,6 +68,22 @@ type Call struct {
 	Answered time.Time `json:"answered"`
 }
 
+// CDR is one finished call, as GET cdrs lists it: the fields of the call's
+// "cdr" log line.
+type CDR struct {
+	Ended   time.Time `json:"ended"`
+	CallID  string    `json:"call_id"`
+	Tenant  string    `json:"tenant"`
+	Caller  string    `json:"caller"`
+	Callee  string    `json:"callee"`
+	Kind    string    `json:"kind"`
+	Result  string    `json:"result"`
+	SetupS  float64   `json:"setup_s"`
+	TalkS   int       `json:"talk_s"`
+	EndedBy string    `json:"ended_by,omitempty"`
+	Trunk   string    `json:"trunk,omitempty"`
+}
+
 // APIConfig is what the admin API needs. Token and Directory are required;
 // the read models and Unbinder may be nil (empty lists, no unbinding).
 type APIConfig struct {
@@ -69,6 +91,7 @@ type APIConfig struct {
 	Directory     Directory
 	Registrations Registrations
 	Calls         Calls
+	CDRs          CDRs // GET /cdrs; nil = an empty list
 	Unbinder      Unbinder
 	// Voicemail serves …/voicemail (voicemail.go); nil answers them 404.
 	Voicemail Voicemail
@@ -92,6 +115,7 @@ type API struct {
 	dir      Directory
 	regs     Registrations
 	calls    Calls
+	cdrs     CDRs
 	trunks   Trunks
 	unbinder Unbinder
 	accounts dialplan.Accounts
@@ -135,6 +159,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		dir:      cfg.Directory,
 		regs:     cfg.Registrations,
 		calls:    cfg.Calls,
+		cdrs:     cfg.CDRs,
 		trunks:   cfg.Trunks,
 		unbinder: cfg.Unbinder,
 		accounts: cfg.Accounts,
@@ -181,6 +206,7 @@ func (a *API) routesTable() {
 
 	a.handleScoped("GET", "/registrations", ScopeAny, a.listRegistrations)
 	a.handleScoped("GET", "/calls", ScopeAny, a.listCalls)
+	a.handleScoped("GET", "/cdrs", ScopeAny, a.listCDRs)
 	a.handle("GET", "/bans", a.listBans) // bans.go, provider only
 	a.handle("DELETE", "/bans/{source}", a.liftBans)
 	a.handle("GET", "/trunks", a.listTrunks) // provider only: carriers are the provider's
@@ -316,5 +342,33 @@ func (a *API) listCalls(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"calls": calls})
+	return nil
+}
+
+// maxCDRs is the most GET cdrs returns: what the SIP server keeps per
+// tenant.
+const maxCDRs = 200
+
+func (a *API) listCDRs(w http.ResponseWriter, r *http.Request) error {
+	tenant, err := scopedTenant(r)
+	if err != nil {
+		return err
+	}
+	limit := 50
+	if s := r.URL.Query().Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > maxCDRs {
+			return badRequest("limit", "limit %q: want a number from 1 to %d", s, maxCDRs)
+		}
+	}
+	if tenant != "" {
+		if _, err := a.dir.Tenant(r.Context(), tenant); err != nil {
+			return err
+		}
+	}
+	cdrs := []CDR{}
+	if a.cdrs != nil {
+		cdrs = append(cdrs, a.cdrs.CDRs(tenant, limit)...)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cdrs": cdrs})
 	return nil
 }

@@ -81,6 +81,18 @@ func (f *fakeLive) Calls() []Call {
 	return []Call{{CallID: "c1", Tenant: "acme.example", Caller: "alice", Callee: "7002", Kind: "ring", Answered: time.Unix(1000, 0).UTC()}}
 }
 
+// CDRs keeps what the SIP server's list would: newest first, per tenant.
+func (f *fakeLive) CDRs(tenant string, limit int) []CDR {
+	all := []CDR{
+		{Ended: time.Unix(1300, 0).UTC(), CallID: "d3", Tenant: "globex.example", Caller: "x", Callee: "7001", Kind: "ring", Result: "no_answer"},
+		{Ended: time.Unix(1200, 0).UTC(), CallID: "d2", Tenant: "acme.example", Caller: "alice", Callee: "+14085551234", Kind: "outbound",
+			Result: "answered", SetupS: 0.25, TalkS: 65, EndedBy: "bye", Trunk: "carrier"},
+		{Ended: time.Unix(1100, 0).UTC(), CallID: "d1", Tenant: "acme.example", Caller: "bob", Callee: "7001", Kind: "ring", Result: "busy"},
+	}
+	all = slices.DeleteFunc(all, func(c CDR) bool { return tenant != "" && c.Tenant != tenant })
+	return all[:min(limit, len(all))]
+}
+
 func (f *fakeLive) Unbind(_ context.Context, aor string) error {
 	f.mu.Lock()
 	f.unbound = append(f.unbound, aor)
@@ -109,7 +121,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	live := &fakeLive{}
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	api, err := NewAPI(APIConfig{Token: testToken, Directory: store, Registrations: live, Calls: live, Unbinder: live, Log: log})
+	api, err := NewAPI(APIConfig{Token: testToken, Directory: store, Registrations: live, Calls: live, CDRs: live, Unbinder: live, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,6 +645,58 @@ func TestRegistrationsAndCalls(t *testing.T) {
 	_, body = e.do(t, "GET", "/api/v1/calls?tenant=globex.example", "")
 	if len(body["calls"].([]any)) != 0 {
 		t.Errorf("GET calls?tenant=globex.example = %v, want none", body)
+	}
+}
+
+func TestCDRs(t *testing.T) {
+	e := newAPIEnv(t)
+	_, acmeToken := e.mint(t, "acme.example")
+	acmeCookie := e.signIn(t, "acme.example", "root@acme.example")
+	_, globexToken := e.mint(t, "globex.example")
+	tests := []struct {
+		name     string
+		c        client
+		path     string
+		wantCode int
+		want     []string // call ids, in order
+	}{
+		{"provider, every tenant", provider, "/api/v1/cdrs", 200, []string{"d3", "d2", "d1"}},
+		{"provider, one tenant", provider, "/api/v1/cdrs?tenant=acme.example", 200, []string{"d2", "d1"}},
+		{"provider, limit", provider, "/api/v1/cdrs?limit=1", 200, []string{"d3"}},
+		{"provider, unknown tenant", provider, "/api/v1/cdrs?tenant=nope.example", 404, nil},
+		{"provider, bad limit", provider, "/api/v1/cdrs?limit=0", 400, nil},
+		{"provider, limit too large", provider, "/api/v1/cdrs?limit=201", 400, nil},
+		{"tenant token, its own by default", client{bearer: acmeToken}, "/api/v1/cdrs", 200, []string{"d2", "d1"}},
+		{"tenant token, its own named", client{bearer: acmeToken}, "/api/v1/cdrs?tenant=ACME.example&limit=1", 200, []string{"d2"}},
+		{"tenant session, its own", acmeCookie, "/api/v1/cdrs", 200, []string{"d2", "d1"}},
+		{"tenant token, another tenant", client{bearer: acmeToken}, "/api/v1/cdrs?tenant=globex.example", 404, nil},
+		{"other tenant token, acme", client{bearer: globexToken}, "/api/v1/cdrs?tenant=acme.example", 404, nil},
+		{"other tenant token, its own", client{bearer: globexToken}, "/api/v1/cdrs", 200, []string{"d3"}},
+		{"no credential", client{}, "/api/v1/cdrs", 401, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body, _ := e.call(t, tt.c, "GET", tt.path, "")
+			if code != tt.wantCode {
+				t.Fatalf("GET %s = %d %v, want %d", tt.path, code, body, tt.wantCode)
+			}
+			if code != 200 {
+				return
+			}
+			got := []string{}
+			for _, c := range body["cdrs"].([]any) {
+				got = append(got, c.(map[string]any)["call_id"].(string))
+			}
+			if !cmp.Equal(got, tt.want) {
+				t.Errorf("GET %s = %v, want %v", tt.path, got, tt.want)
+			}
+		})
+	}
+	_, body := e.do(t, "GET", "/api/v1/cdrs?tenant=acme.example&limit=1", "")
+	want := map[string]any{"ended": "1970-01-01T00:20:00Z", "call_id": "d2", "tenant": "acme.example", "caller": "alice",
+		"callee": "+14085551234", "kind": "outbound", "result": "answered", "setup_s": 0.25, "talk_s": 65.0, "ended_by": "bye", "trunk": "carrier"}
+	if diff := cmp.Diff(map[string]any{"cdrs": []any{want}}, body); diff != "" {
+		t.Errorf("GET cdrs JSON (-want +got):\n%s", diff)
 	}
 }
 

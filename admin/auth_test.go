@@ -159,7 +159,7 @@ func TestTenantCredentialNeverReachesAnotherTenant(t *testing.T) {
 		t.Errorf("checked %d requests, want every route", checked)
 	}
 	// ?tenant= on the listings every principal may call is narrowed too.
-	for _, path := range []string{"/api/v1/registrations?tenant=acme.example", "/api/v1/calls?tenant=acme.example"} {
+	for _, path := range []string{"/api/v1/registrations?tenant=acme.example", "/api/v1/calls?tenant=acme.example", "/api/v1/cdrs?tenant=acme.example"} {
 		if code, body, _ := e.call(t, client{bearer: globexToken}, "GET", path, ""); code != http.StatusNotFound {
 			t.Errorf("GET %s as globex = %d %v, want 404", path, code, body)
 		}

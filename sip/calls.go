@@ -43,6 +43,9 @@ func (s *Server) ActiveCalls() []CallInfo {
 func cdrField(kv []any, key string) string {
 	for i := 0; i+1 < len(kv); i += 2 {
 		if kv[i] == key {
+			if s, ok := kv[i+1].(string); ok {
+				return s
+			}
 			return fmt.Sprint(kv[i+1])
 		}
 	}

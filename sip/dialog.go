@@ -331,9 +331,11 @@ func (s *Server) endDialog(callID, reason string) {
 	s.cdr(append(fields, "ended_by", reason)...)
 }
 
-// cdr writes one structured line per finished call.
+// cdr writes one structured line per finished call and keeps it in the
+// recent-calls list the admin API reads (cdrlog.go).
 func (s *Server) cdr(fields ...any) {
 	s.log.Info("cdr", fields...)
+	s.cdrs.add(cdrOf(time.Now(), fields))
 }
 
 // upstream turns a response from a downstream branch into the one relayed to

@@ -132,6 +132,7 @@ type Server struct {
 	resolver Resolver
 	keepers  sync.WaitGroup // trunk registrations and probes (trunk_keep.go)
 	dialogs  dialogs
+	cdrs     cdrLog          // recent finished calls (cdrlog.go)
 	ringing  ringingCalls    // calls ringing users, for pickup (pickup.go)
 	parked   parkLot         // parked calls by slot (park.go)
 	ownAddrs map[string]bool // host:port of every listener

@@ -28,6 +28,7 @@ func adminOptions(token string, dir admin.Directory, accounts dialplan.Accounts,
 		Directory:     dir,
 		Registrations: registrations{loc},
 		Calls:         calls{sipSrv},
+		CDRs:          calls{sipSrv},
 		Trunks:        sipSrv,
 		Unbinder:      unbinder{loc},
 		Accounts:      accounts,
@@ -67,7 +68,8 @@ func (r registrations) Registrations(_ context.Context, tenant string) ([]admin.
 	return out, nil
 }
 
-// calls adapts the SIP server's dialog table to admin.Calls.
+// calls adapts the SIP server's dialog table to admin.Calls and its
+// recent-calls list to admin.CDRs.
 type calls struct{ s *sip.Server }
 
 func (c calls) Calls() []admin.Call {
@@ -75,6 +77,17 @@ func (c calls) Calls() []admin.Call {
 	for _, ci := range c.s.ActiveCalls() {
 		out = append(out, admin.Call{CallID: ci.CallID, Tenant: ci.Tenant, Caller: ci.Caller, Callee: ci.Callee,
 			Kind: ci.Kind, Answered: ci.Answered.UTC()})
+	}
+	return out
+}
+
+// CDRs adapts the SIP server's recent-calls list to admin.CDRs.
+func (c calls) CDRs(tenant string, limit int) []admin.CDR {
+	var out []admin.CDR
+	for _, r := range c.s.RecentCDRs(tenant, limit) {
+		out = append(out, admin.CDR{Ended: r.Ended.UTC(), CallID: r.CallID, Tenant: r.Tenant,
+			Caller: r.Caller, Callee: r.Callee, Kind: r.Kind, Result: r.Result, SetupS: r.Setup.Seconds(),
+			TalkS: int(r.Talk / time.Second), EndedBy: r.EndedBy, Trunk: r.Trunk})
 	}
 	return out
 }
