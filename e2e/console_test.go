@@ -316,6 +316,37 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("the page plays back %v s of greeting (%v), want the uploaded second", d, err)
 	}
 
+	// A real call through the server ends; it is in GET cdrs and in the
+	// Calls page's Recent calls table.
+	callee := newPeer(t, srv, "7002", "127.0.0.1", "UDP")
+	callee.register("7002", bob)
+	caller := newPeer(t, srv, "7001", "127.0.0.1", "UDP")
+	c := caller.call("7002", callOpts{As: &alice})
+	c.waitStatus(200, 5*time.Second)
+	c.ack()
+	if res := c.bye(); res.StatusCode != 200 {
+		t.Fatalf("BYE: %d %s", res.StatusCode, res.Reason)
+	}
+	var cdr map[string]any
+	waitUntil(t, 5*time.Second, "the call in GET cdrs", func() bool {
+		for _, r := range apiCall(t, srv, token, "GET", "/cdrs?tenant=acme.example", "")["cdrs"].([]any) {
+			if m := r.(map[string]any); m["call_id"] == c.callID() {
+				cdr = m
+				return true
+			}
+		}
+		return false
+	})
+	if cdr["caller"] != "alice" || cdr["callee"] != "7002" || cdr["result"] != "answered" || cdr["ended_by"] != "bye" || cdr["kind"] != "user" {
+		t.Errorf("GET cdrs = %v, want alice → 7002 answered, ended by bye", cdr)
+	}
+	run("calls page shows the finished call",
+		chromedp.Navigate(base+"#/calls"), chromedp.WaitVisible(chromedp.CSS(`main tr.cdr`)))
+	if row := text("recent calls row", `main tr.cdr`); !strings.Contains(row, "alice") || !strings.Contains(row, "7002") ||
+		!strings.Contains(row, "answered") || !strings.Contains(row, "bye") {
+		t.Errorf("Recent calls row = %q, want alice → 7002 answered, ended by bye", row)
+	}
+
 	if shots != "" {
 		apiCall(t, srv, token, "POST", "/tenants/acme.example/attendants",
 			`{"id":"main","greeting":"welcome","options":{"1":"group:sales","2":"user:zed","0":"user:alice"},"dial_by_extension":true,"timeout":"5s","fallback":"user:alice"}`)

@@ -491,12 +491,21 @@ function importPage() {
 
 async function callsPage() {
   const q = "?tenant=" + encodeURIComponent(S.tenant);
-  const [calls, regs] = await Promise.all([api("GET", "/calls" + q), api("GET", "/registrations" + q)]);
+  const [calls, regs, cdrs] = await Promise.all([api("GET", "/calls" + q), api("GET", "/registrations" + q), api("GET", "/cdrs" + q + "&limit=50")]);
   page("Calls",
     h("button", { type: "button", onclick: callsPage }, "Refresh"),
     table("Live calls", ["Caller", "Callee", "Kind", "Answered"], calls.calls.map((c) => h("tr", {}, h("td", {}, c.caller), h("td", {}, c.callee), h("td", {}, c.kind), h("td", {}, new Date(c.answered).toLocaleString())))),
     table("Registered phones", ["Address", "Phone", "From", "Expires"], regs.registrations.map((r) => h("tr", {}, h("td", {}, r.aor), h("td", {}, r.user_agent || ""), h("td", {}, r.source || ""), h("td", {}, new Date(r.expires).toLocaleTimeString())))),
-    h("p", { class: "hint" }, "Finished calls are written to the server log as one line each (CDRs); they are not kept here."));
+    table("Recent calls", ["Ended", "Caller", "Callee", "Result", "Talk", "Ended by"], cdrs.cdrs.map((c) => h("tr", { class: "cdr" },
+      h("td", {}, new Date(c.ended).toLocaleString()), h("td", {}, c.caller), h("td", {}, c.callee), h("td", {}, c.result.replace(/_/g, " ")),
+      h("td", {}, talk(c.talk_s)), h("td", {}, (c.ended_by || "").replace(/_/g, " "))))),
+    h("p", { class: "hint" }, "The last 50 finished calls this server handled, newest first; every call is also one line (a CDR) in the server log."));
+}
+
+// talk shows a call's talk time as m:ss (h:mm:ss past an hour).
+function talk(s) {
+  const hh = Math.floor(s / 3600), mm = Math.floor(s / 60) % 60, ss = String(s % 60).padStart(2, "0");
+  return hh ? hh + ":" + String(mm).padStart(2, "0") + ":" + ss : mm + ":" + ss;
 }
 
 // ---------- provider ----------
