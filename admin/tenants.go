@@ -42,12 +42,22 @@ func summaryOf(t *dialplan.Tenant) tenantSummary {
 		Attendants: len(t.Attendants), Numbers: len(t.Numbers)}
 }
 
-// showTenant is a whole tenant with its users' secrets left out.
+// showTenant is a whole tenant with its users' secrets and its mailboxes'
+// PINs left out.
 func showTenant(t *dialplan.Tenant) *dialplan.Tenant {
 	c := *t
 	c.Users = make([]*dialplan.User, len(t.Users))
 	for i, u := range t.Users {
 		c.Users[i] = showUser(u, "").(*dialplan.User)
+	}
+	c.Mailboxes = nil
+	for _, m := range t.Mailboxes {
+		if m != nil {
+			mc := *m
+			mc.PIN, mc.PINHash = "", ""
+			m = &mc
+		}
+		c.Mailboxes = append(c.Mailboxes, m)
 	}
 	return &c
 }

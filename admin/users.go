@@ -89,6 +89,7 @@ func prepareUser(t *dialplan.Tenant, old, u *dialplan.User) (string, error) {
 	if old != nil {
 		u.PortalHash, u.Invitation = old.PortalHash, old.Invitation
 	}
+	keepPIN(old, u)
 	if old == nil && len(u.Extensions) == 0 {
 		e, err := dialplan.NextExtension(t)
 		if err != nil {
@@ -113,6 +114,18 @@ func prepareUser(t *dialplan.Tenant, old, u *dialplan.User) (string, error) {
 	}
 	u.Password = newPassword()
 	return u.Password, nil
+}
+
+// keepPIN keeps the stored voicemail PIN of an updated user whose voicemail
+// names neither a new pin nor a pin_hash: responses never show the hash, so
+// a GET → edit → PUT round trip carries none back and must not erase it.
+func keepPIN(old, u *dialplan.User) {
+	if old == nil || old.Voicemail == nil || u.Voicemail == nil {
+		return
+	}
+	if v := u.Voicemail; v.PIN == "" && v.PINHash == "" {
+		v.PINHash = old.Voicemail.PINHash
+	}
 }
 
 // newPassword returns a random 26-character password (130 bits).
@@ -180,6 +193,11 @@ func renamed(old, u *dialplan.User) {
 func showUser(u *dialplan.User, secret string) any {
 	c := *u
 	c.Password, c.HA1MD5, c.HA1SHA256, c.Credentials, c.PortalHash = secret, "", "", nil, ""
+	if c.Voicemail != nil { // the PIN's hash stays stored (keepPIN)
+		vm := *c.Voicemail
+		vm.PIN, vm.PINHash = "", ""
+		c.Voicemail = &vm
+	}
 	c.Status = u.SignInStatus(time.Now())
 	if iv := c.Invitation; iv != nil { // when it was sent and expires; never the hash
 		c.Invitation = &dialplan.Invitation{Sent: iv.Sent, Expires: iv.Expires}
