@@ -32,7 +32,7 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
 	method := string(req.Method)
-	s.metrics.requests.WithLabelValues(methodLabel(method)).Inc()
+	s.metrics.countRequest(method)
 	defer func() {
 		if p := recover(); p != nil {
 			s.metrics.panics.Inc()
@@ -137,7 +137,7 @@ func (s *Server) send(tx sip.ServerTransaction, req *sip.Request, res *sip.Respo
 	if header(res, "Server") == nil {
 		res.AppendHeader(s.serverHeader.get("Server", s.cfg.UserAgent))
 	}
-	s.metrics.responses.WithLabelValues(methodLabel(string(req.Method)), codeLabel(res.StatusCode)).Inc()
+	s.metrics.countResponse(string(req.Method), res.StatusCode)
 	if err := tx.Respond(res); err != nil {
 		s.log.Warn("sip respond failed", "method", req.Method, "code", res.StatusCode, "dest", req.Source(), "error", err)
 	}
