@@ -148,6 +148,7 @@ type Server struct {
 	overload  *overload      // load shedding (overload.go)
 	fast      []*udpListener // the UDP sockets as the fast path sees them
 	fastOnce  sync.Once
+	fastPool  handlerPool // the fast path's kept handler goroutines (fastpool.go)
 	tcp       []net.Listener
 	streams   []*streamListener // tls, ws, wss (streams.go)
 	certs     *certStore        // nil without sip.tls (tlscert.go)
@@ -375,6 +376,10 @@ func (s *Server) Ready() bool { return s.ready.Load() && !s.draining.Load() }
 // finish, then the sockets and the sipgo stack close.
 func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	errc := make(chan error, len(s.udp)+len(s.tcp)+len(s.streams)+1)
+	// Started before the listeners, stopped after everything else (the
+	// first defer runs last); a request arriving after stop still gets a
+	// goroutine of its own.
+	defer s.fastPool.start(fastHandlers(), s.handle)()
 	for _, pc := range s.udp {
 		var served net.PacketConn = pc
 		if u, ok := pc.(*net.UDPConn); ok {

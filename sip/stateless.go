@@ -16,7 +16,7 @@ import (
 // re-serialised by sipgo's transport. A UDP datagram carrying either is
 // taken here instead, in the transport's read filter, right after the
 // security guard: parsed with sipgo's parser, handled by the same handler
-// on its own goroutine, and answered by writing the response straight onto
+// on a kept goroutine (fastpool.go) or its own, and answered by writing the response straight onto
 // the socket it came in on, from a pooled buffer.
 //
 // Only UDP: on a stream (TCP, TLS, WebSocket) the read filter sees chunks,
@@ -68,7 +68,9 @@ func (s *Server) stateless(info sip.TransportReadProps, data []byte) bool {
 		s.ua.TransportLayer().Pool("udp").Add(source, l.conn)
 	}
 	tx := &statelessTx{pc: l.pc, src: src.AddrPort()}
-	go s.handle(req, tx)
+	if !s.fastPool.give(req, tx) { // kept goroutines (fastpool.go)
+		go s.handle(req, tx)
+	}
 	return true
 }
 
