@@ -11,7 +11,7 @@ import (
 var errStaleNonce = auth.ErrStale
 
 func (s *Server) authRequest(req *sip.Request, realm, domain, header string) auth.Request {
-	return auth.Request{Method: string(req.Method), URI: req.Recipient.String(), Realm: realm, Header: header,
+	return auth.Request{Method: string(req.Method), URI: uriString(&req.Recipient), Realm: realm, Header: header,
 		AlsoAccept: func(uri string) bool { return s.isServerURI(uri, domain) }}
 }
 

@@ -178,7 +178,7 @@ func (s *Server) parseRegister(req *sip.Request) (regRequest, int, sip.Header) {
 		if sc := strings.ToLower(c.Address.Scheme); sc != "sip" && sc != "sips" {
 			return r, 400, nil
 		}
-		rc := regContact{URI: c.Address.String(), Expires: defExpires}
+		rc := regContact{URI: uriString(&c.Address), Expires: defExpires}
 		if v, ok := c.Params.Get("expires"); ok {
 			d, ok := parseSeconds(v)
 			if !ok {

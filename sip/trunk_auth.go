@@ -29,7 +29,7 @@ func trunkCredentials(req *sip.Request, res *sip.Response, t Trunk) (sip.Header,
 	}
 	cred, err := digest.Digest(chal, digest.Options{
 		Method:   string(req.Method),
-		URI:      req.Recipient.String(),
+		URI:      uriString(&req.Recipient),
 		Username: t.Username,
 		Password: t.Password,
 		Count:    1,
