@@ -35,6 +35,18 @@ func headerList(m headerer, name string) []sip.Header {
 	return out
 }
 
+// appendHeaders appends every header called name (any case) to out, in
+// order. Given a small array's slice, as the REGISTER path does, the usual
+// one or two headers cost no allocation, where headerList makes a slice.
+func appendHeaders(out []sip.Header, m headerer, name string) []sip.Header {
+	for _, h := range m.Headers() {
+		if strings.EqualFold(h.Name(), name) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // headerCount returns how many headers are called name (any case).
 func headerCount(m headerer, name string) int {
 	n := 0

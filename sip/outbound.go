@@ -100,11 +100,23 @@ func (r regRequest) outbound() bool {
 
 // contactValue is a binding as a 200 to REGISTER lists it.
 func contactValue(b *location.Binding, secs int) string {
-	v := "<" + b.Contact + ">"
+	// One allocation: this runs for every binding of every 200 to REGISTER.
+	var v strings.Builder
+	var num [20]byte
+	v.Grow(len(b.Contact) + len(b.SIPInstance) + 64)
+	v.WriteByte('<')
+	v.WriteString(b.Contact)
+	v.WriteByte('>')
 	if b.Outbound() {
-		v += ";reg-id=" + strconv.FormatUint(uint64(b.RegID), 10) + `;+sip.instance="` + b.SIPInstance + `"`
+		v.WriteString(";reg-id=")
+		v.Write(strconv.AppendUint(num[:0], uint64(b.RegID), 10))
+		v.WriteString(`;+sip.instance="`)
+		v.WriteString(b.SIPInstance)
+		v.WriteByte('"')
 	}
-	return v + ";expires=" + strconv.Itoa(secs)
+	v.WriteString(";expires=")
+	v.Write(strconv.AppendInt(num[:0], int64(secs), 10))
+	return v.String()
 }
 
 // pickFlows narrows an AOR's bindings to what a request should be sent to:

@@ -142,7 +142,7 @@ func (s *Server) parseRegister(req *sip.Request) (regRequest, int, sip.Header) {
 		CallID:    req.CallID().Value(),
 		CSeq:      req.CSeq().SeqNo,
 		Source:    req.Source(),
-		Transport: strings.ToLower(req.Transport()),
+		Transport: lowerTransport(req.Transport()),
 		LocalAddr: req.Destination(),
 		Instance:  s.instance,
 	}
@@ -158,7 +158,8 @@ func (s *Server) parseRegister(req *sip.Request) (regRequest, int, sip.Header) {
 		}
 		defExpires, hasExpires = d, true
 	}
-	contacts := headerList(req, "Contact")
+	var contactBuf [4]sip.Header
+	contacts := appendHeaders(contactBuf[:0], req, "Contact")
 	for _, h := range contacts {
 		c, ok := h.(*sip.ContactHeader)
 		if !ok {
@@ -207,6 +208,24 @@ func (s *Server) parseRegister(req *sip.Request) (regRequest, int, sip.Header) {
 		return r, 400, nil
 	}
 	return r, 0, nil
+}
+
+// lowerTransport is strings.ToLower(t) without allocating for the
+// transports sipgo names in upper case.
+func lowerTransport(t string) string {
+	switch t {
+	case "UDP":
+		return "udp"
+	case "TCP":
+		return "tcp"
+	case "TLS":
+		return "tls"
+	case "WS":
+		return "ws"
+	case "WSS":
+		return "wss"
+	}
+	return strings.ToLower(t)
 }
 
 // parseSeconds parses a delta-seconds value; values past 2^32-1 are capped
@@ -299,7 +318,8 @@ func (s *Server) realm(v *dialplan.View) string {
 // returns false.
 func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, view *dialplan.View, ah authHeaders) (*dialplan.User, bool) {
 	realm := s.realm(view)
-	hdrs := headerList(req, ah.request)
+	var hdrBuf [2]sip.Header
+	hdrs := appendHeaders(hdrBuf[:0], req, ah.request)
 	stale := false
 	for _, h := range hdrs {
 		ar := s.authRequest(req, realm, view.Tenant.Domain, h.Value())
