@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -274,29 +275,48 @@ func TestAttendantSIPpDTMF(t *testing.T) {
 	})
 }
 
-// freeEvenUDPPort finds an even UDP port on 127.0.0.2 whose odd neighbour
-// is free too (SIPp's RTP and RTCP).
+// freeEvenUDPPort finds a port on 127.0.0.2, a multiple of 4, whose three
+// neighbours are free too: SIPp binds audio RTP and RTCP there and video RTP
+// and RTCP on the next two, even for an audio-only scenario. It searches
+// below the kernel's ephemeral range, where no other test's ":0" socket can
+// take a port between this check and SIPp's bind (an earlier version picked
+// ephemeral ports and lost that race in CI).
 func freeEvenUDPPort(t *testing.T) int {
 	t.Helper()
-	for range 100 {
-		pc, err := net.ListenPacket("udp", "127.0.0.2:0")
-		if err != nil {
-			t.Fatal(err)
+	low := ephemeralLow()
+	const base = 10000
+	if low <= base+4 {
+		t.Fatalf("ephemeral port range starts at %d: no room below it for SIPp's media ports", low)
+	}
+	for range 200 {
+		port := (base + rand.IntN(low-base-4)) &^ 3
+		free := true
+		for i := range 4 {
+			pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.2", strconv.Itoa(port+i)))
+			if err != nil {
+				free = false
+				break
+			}
+			pc.Close()
 		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port &^ 1
-		pc.Close()
-		a, errA := net.ListenPacket("udp", net.JoinHostPort("127.0.0.2", strconv.Itoa(port)))
-		b, errB := net.ListenPacket("udp", net.JoinHostPort("127.0.0.2", strconv.Itoa(port+1)))
-		if a != nil {
-			a.Close()
-		}
-		if b != nil {
-			b.Close()
-		}
-		if errA == nil && errB == nil {
+		if free {
 			return port
 		}
 	}
-	t.Fatal("no free even UDP port")
+	t.Fatal("no four free UDP ports on 127.0.0.2")
 	return 0
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// default when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				return n
+			}
+		}
+	}
+	return 32768
 }
