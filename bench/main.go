@@ -44,17 +44,20 @@ type options struct {
 	// overloadPhase is the length of the R and last R phases of the
 	// overload curve (2×R lasts twice as long); 0 skips it.
 	overloadPhase time.Duration
-	scaleRate     float64
-	settle        time.Duration
-	gobench       bool
-	benchtime     string
-	profile       bool
-	profileFor    time.Duration
-	profileDir    string
-	kamShm        int
-	kamChildren   int
-	keep          bool
-	noBusy        bool // skip sampling other processes' CPU (tests)
+	// overloadRate is R when set; 0 = the register ladder's highest
+	// sustained rate.
+	overloadRate float64
+	scaleRate    float64
+	settle       time.Duration
+	gobench      bool
+	benchtime    string
+	profile      bool
+	profileFor   time.Duration
+	profileDir   string
+	kamShm       int
+	kamChildren  int
+	keep         bool
+	noBusy       bool // skip sampling other processes' CPU (tests)
 	// redisCompare runs the register ladder a second time with switchboard's
 	// store.redis on a private redis-server (the memory run is the first).
 	redisCompare bool
@@ -165,6 +168,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.limits.MinAchieved, "min-achieved", 0.9, "a step fails when SIPp achieves less than this share of the offered rate")
 	fs.BoolVar(&o.pin, "pin", runtime.NumCPU() >= 2, "pin the server to CPU 0 and SIPp to CPU 1 with taskset")
 	scale := fs.String("scale", "1000,10000,100000", "registered-phone counts for the scale curve, comma-separated (\"\" skips it)")
+	fs.Float64Var(&o.overloadRate, "overload-rate", 0, "R of the overload curve in REGISTER/s (0 = the register ladder's highest sustained rate); to compare builds at one rate without a full ladder")
 	fs.DurationVar(&o.overloadPhase, "overload", 10*time.Second, "with switchboard and register selected: the overload curve offers the register ladder's sustained rate R for this long, 2×R for twice as long, then R again (0 skips it)")
 	fs.Float64Var(&o.scaleRate, "scale-rate", 0, "REGISTER rate offered while filling the location table for the scale curve (0: half the system's sustained register rate from its ladder, else 2000)")
 	fs.DurationVar(&o.settle, "settle", 35*time.Second, "wait after filling the table before measuring memory (sipgo keeps REGISTER transactions 32 s)")
@@ -356,9 +360,15 @@ func execute(ctx context.Context, opt options, command string, log io.Writer) (*
 		}
 	}
 	if mem, ok := rep.run(sysSwitchboard, "register"); ok && opt.overloadPhase > 0 && ctx.Err() == nil {
-		if best, ok := mem.best(); ok {
-			logf("bench: overload curve at R = %.0f/s", best.Offered)
-			rep.Overload = append(rep.Overload, b.overload(ctx, best.Offered))
+		r, given := opt.overloadRate, opt.overloadRate > 0
+		if best, ok := mem.best(); ok && !given {
+			r = best.Offered
+		}
+		if r > 0 {
+			logf("bench: overload curve at R = %.0f/s", r)
+			res := b.overload(ctx, r)
+			res.Given = given
+			rep.Overload = append(rep.Overload, res)
 		}
 	}
 	if len(opt.scale) > 0 && ctx.Err() == nil {

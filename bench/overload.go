@@ -33,6 +33,7 @@ type overloadSample struct {
 
 type overloadResult struct {
 	Rate    float64 // R
+	Given   bool    // R came from -overload-rate, not the ladder
 	Phase   time.Duration
 	Samples []overloadSample
 	Err     string
@@ -82,8 +83,12 @@ func (o overloadResult) markdown() string {
 		fmt.Fprintf(&b, "Not measured: %s\n\n", o.Err)
 		return b.String()
 	}
-	fmt.Fprintf(&b, "switchboard, register scenario, fresh server: R = %.0f/s (the register ladder's highest sustained rate) for %v, 2×R for %v, R for %v, each phase its own SIPp started on the clock. Sampled every second: achieved = REGISTER 200s/s and failures = REGISTER responses ≥ 500/s from /metrics, dropped = `switchboard_sip_overload_dropped_total` per second (requests shed before parsing), RSS and VmHWM from /proc.\n\n",
-		o.Rate, o.Phase, 2*o.Phase, o.Phase)
+	source := "the register ladder's highest sustained rate"
+	if o.Given {
+		source = "set with -overload-rate"
+	}
+	fmt.Fprintf(&b, "switchboard, register scenario, fresh server: R = %.0f/s (%s) for %v, 2×R for %v, R for %v, each phase its own SIPp started on the clock. Sampled every second: achieved = REGISTER 200s/s and failures = REGISTER responses ≥ 500/s from /metrics (under overload: the 503s of requests refused for waiting too long, `switchboard_sip_overload_late_total`), dropped = `switchboard_sip_overload_dropped_total` per second (requests shed before parsing), RSS and VmHWM from /proc.\n\n",
+		o.Rate, source, o.Phase, 2*o.Phase, o.Phase)
 	maxR, max2R, bounded, rec := o.verdict()
 	bv := "**no** (RSS still growing in the second half of 2×R)"
 	if bounded {
