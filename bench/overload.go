@@ -36,7 +36,11 @@ type overloadResult struct {
 	Given   bool    // R came from -overload-rate, not the ladder
 	Phase   time.Duration
 	Samples []overloadSample
-	Err     string
+	// Phases are SIPp's own counts per phase: the server's 200s overcount
+	// completed registrations under overload, since a retransmitted
+	// REGISTER is answered again (statelessly) and each answer is a 200.
+	Phases []sippResult
+	Err    string
 }
 
 // overloadPhases is when each phase starts and its rate multiplier.
@@ -99,6 +103,27 @@ func (o overloadResult) markdown() string {
 		rv = fmt.Sprintf("after %.0f s (first second of the last phase at ≥ 90%% of R)", rec)
 	}
 	fmt.Fprintf(&b, "- Memory bounded: %s; max RSS at R %s, at 2×R %s (%s)\n- Recovered: %s\n\n", bv, fmtBytes(maxR), fmtBytes(max2R), ratio(float64(max2R), float64(maxR)), rv)
+	if len(o.Phases) > 0 {
+		b.WriteString("SIPp's own count of each phase (a registration = 401 + REGISTER → 200; the server's 200s per second below also count answers to retransmissions):\n\n| Phase | Offered | Registrations started | Completed | Failed | Retransmissions | Completed / started | SIPp exit |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
+		for i, p := range overloadPhases(o.Phase) {
+			if i >= len(o.Phases) {
+				break
+			}
+			r := o.Phases[i]
+			share := "—"
+			if r.Created > 0 {
+				share = fmt.Sprintf("%.1f%%", 100*float64(r.Successful)/float64(r.Created))
+			}
+			exit := "done"
+			if r.ExitCode > 1 || r.ExitCode < 0 {
+				// -timeout (phase + 20 s) cut it: registrations still
+				// retransmitting count as started, neither completed nor failed.
+				exit = fmt.Sprintf("%d: cut by its -timeout", r.ExitCode)
+			}
+			fmt.Fprintf(&b, "| %d | %.0f/s for %v | %d | %d | %d | %d | %s | %s |\n", i+1, o.Rate*p.Factor, p.Length, r.Created, r.Successful, r.Failed, r.Retransmissions, share, exit)
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("| t (s) | Offered/s | Achieved/s | Failures/s | Dropped/s | RSS | VmHWM |\n|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range o.Samples {
 		fmt.Fprintf(&b, "| %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s |\n", s.T, s.Offered, s.Achieved, s.Failures, s.Dropped, fmtBytes(s.RSS), fmtBytes(s.HWM))
@@ -211,6 +236,7 @@ func (b *bench) overload(ctx context.Context, rate float64) overloadResult {
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make([]error, len(phases))
+	res.Phases = make([]sippResult, len(phases))
 	for i, p := range phases {
 		wg.Go(func() {
 			select {
@@ -229,7 +255,7 @@ func (b *bench) overload(ctx context.Context, rate float64) overloadResult {
 				return
 			}
 			r := rate * p.Factor
-			_, errs[i] = runSIPp(ctx, b.sipp, sippRun{
+			res.Phases[i], errs[i] = runSIPp(ctx, b.sipp, sippRun{
 				Scenario: filepath.Join(b.scenarios, sc.UAC), Remote: srv.addr, LocalIP: sc.LocalIP, Port: port,
 				Inf: filepath.Join(b.inf, sc.Inf), Rate: r, Total: int(r * p.Length.Seconds()), Dir: pdir,
 				CPU: b.opt.loadCPU(), Timeout: p.Length + 20*time.Second, NoDefaults: true,

@@ -124,6 +124,13 @@ func runSIPp(ctx context.Context, sipp string, r sippRun) (sippResult, error) {
 	}
 	var ee *exec.ExitError
 	if err != nil && !(errors.As(err, &ee) && res.ExitCode == 1) {
+		// SIPp stopped by its -timeout still wrote its counts, which the
+		// overload curve reports; the error says the run was cut short.
+		if b, serr := os.ReadFile(filepath.Join(r.Dir, "stat.csv")); serr == nil {
+			if st, serr := parseStatCSV(b); serr == nil {
+				res.Created, res.Successful, res.Failed, res.Retransmissions = st.Created, st.Successful, st.Failed, st.Retransmissions
+			}
+		}
 		return res, fmt.Errorf("sipp %s: %v\n%s%s", filepath.Base(r.Scenario), err, tail(out.String(), 1500), errorLog(r.Dir, 1500))
 	}
 	if res.ExitCode != 0 {
