@@ -119,9 +119,9 @@ func TestOverloadVerdict(t *testing.T) {
 	if _, _, bounded, _ := o.verdict(); bounded {
 		t.Fatal("still growing memory judged bounded")
 	}
-	o.Phases = []sippResult{{Created: 200, Successful: 200}, {Created: 800, Successful: 600, Failed: 150, Retransmissions: 900}, {Created: 200, Successful: 190, ExitCode: 255}}
+	o.Phases = []sippResult{{Created: 200, Successful: 200}, {Created: 800, Successful: 600, Failed: 150, Retransmissions: 900, CPU: time.Second, Wall: 4 * time.Second}, {Created: 200, Successful: 190, ExitCode: 255}}
 	md := o.markdown()
-	for _, want := range []string{"| 2 | 200/s for 4s | 800 | 600 | 150 | 900 | 75.0% | done |", "| 3 | 100/s for 2s | 200 | 190 | 0 | 0 | 95.0% | 255: cut by its -timeout |"} {
+	for _, want := range []string{"| 2 | 200/s for 4s | 800 | 600 | 150 | 900 | 75.0% | 0.25 | done |", "| 3 | 100/s for 2s | 200 | 190 | 0 | 0 | 95.0% | — | 255: cut by its -timeout |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("overload report lacks SIPp's phase row %q:\n%s", want, md)
 		}

@@ -27,6 +27,7 @@ type overloadSample struct {
 	Achieved float64 // REGISTER 200s per second (server metrics)
 	Failures float64 // REGISTER responses ≥ 500 per second
 	Dropped  float64 // switchboard_sip_overload_dropped_total per second
+	CPU      float64 // the server's CPU time over the second, in cores
 	RSS      int64
 	HWM      int64
 }
@@ -91,7 +92,7 @@ func (o overloadResult) markdown() string {
 	if o.Given {
 		source = "set with -overload-rate"
 	}
-	fmt.Fprintf(&b, "switchboard, register scenario, fresh server: R = %.0f/s (%s) for %v, 2×R for %v, R for %v, each phase its own SIPp started on the clock. Sampled every second: achieved = REGISTER 200s/s and failures = REGISTER responses ≥ 500/s from /metrics (under overload: the 503s of requests refused for waiting too long, `switchboard_sip_overload_late_total`), dropped = `switchboard_sip_overload_dropped_total` per second (requests shed before parsing), RSS and VmHWM from /proc.\n\n",
+	fmt.Fprintf(&b, "switchboard, register scenario, fresh server: R = %.0f/s (%s) for %v, 2×R for %v, R for %v, each phase its own SIPp started on the clock. Sampled every second: achieved = REGISTER 200s/s and failures = REGISTER responses ≥ 500/s from /metrics, dropped = `switchboard_sip_overload_dropped_total` per second (requests shed before parsing), server CPU = its utime+stime over the second (1.00 = all of its pinned core), RSS and VmHWM from /proc. SIPp's CPU per phase is user+system time over its wall time: near 1.00 the load generator, not the server, is the limit.\n\n",
 		o.Rate, source, o.Phase, 2*o.Phase, o.Phase)
 	maxR, max2R, bounded, rec := o.verdict()
 	bv := "**no** (RSS still growing in the second half of 2×R)"
@@ -104,7 +105,7 @@ func (o overloadResult) markdown() string {
 	}
 	fmt.Fprintf(&b, "- Memory bounded: %s; max RSS at R %s, at 2×R %s (%s)\n- Recovered: %s\n\n", bv, fmtBytes(maxR), fmtBytes(max2R), ratio(float64(max2R), float64(maxR)), rv)
 	if len(o.Phases) > 0 {
-		b.WriteString("SIPp's own count of each phase (a registration = 401 + REGISTER → 200; the server's 200s per second below also count answers to retransmissions):\n\n| Phase | Offered | Registrations started | Completed | Failed | Retransmissions | Completed / started | SIPp exit |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
+		b.WriteString("SIPp's own count of each phase (a registration = 401 + REGISTER → 200; the server's 200s per second below also count answers to retransmissions):\n\n| Phase | Offered | Registrations started | Completed | Failed | Retransmissions | Completed / started | SIPp CPU (cores) | SIPp exit |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		for i, p := range overloadPhases(o.Phase) {
 			if i >= len(o.Phases) {
 				break
@@ -120,13 +121,17 @@ func (o overloadResult) markdown() string {
 				// retransmitting count as started, neither completed nor failed.
 				exit = fmt.Sprintf("%d: cut by its -timeout", r.ExitCode)
 			}
-			fmt.Fprintf(&b, "| %d | %.0f/s for %v | %d | %d | %d | %d | %s | %s |\n", i+1, o.Rate*p.Factor, p.Length, r.Created, r.Successful, r.Failed, r.Retransmissions, share, exit)
+			cores := "—"
+			if r.Wall > 0 {
+				cores = fmt.Sprintf("%.2f", r.CPU.Seconds()/r.Wall.Seconds())
+			}
+			fmt.Fprintf(&b, "| %d | %.0f/s for %v | %d | %d | %d | %d | %s | %s | %s |\n", i+1, o.Rate*p.Factor, p.Length, r.Created, r.Successful, r.Failed, r.Retransmissions, share, cores, exit)
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("| t (s) | Offered/s | Achieved/s | Failures/s | Dropped/s | RSS | VmHWM |\n|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| t (s) | Offered/s | Achieved/s | Failures/s | Dropped/s | Server CPU (cores) | RSS | VmHWM |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range o.Samples {
-		fmt.Fprintf(&b, "| %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s |\n", s.T, s.Offered, s.Achieved, s.Failures, s.Dropped, fmtBytes(s.RSS), fmtBytes(s.HWM))
+		fmt.Fprintf(&b, "| %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %s | %s |\n", s.T, s.Offered, s.Achieved, s.Failures, s.Dropped, s.CPU, fmtBytes(s.RSS), fmtBytes(s.HWM))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -265,7 +270,7 @@ func (b *bench) overload(ctx context.Context, rate float64) overloadResult {
 
 	end := start.Add(4*b.opt.overloadPhase + 2*time.Second)
 	prevOK, prevFail, prevDrop, _ := scrapeCounters(ctx, httpAddr)
-	prevT := time.Now()
+	prevT, prevCPU := time.Now(), srv.cpu()
 	tick := time.NewTicker(time.Second)
 	for now := range tick.C {
 		if ctx.Err() != nil || now.After(end) {
@@ -278,6 +283,7 @@ func (b *bench) overload(ctx context.Context, rate float64) overloadResult {
 		}
 		dt := now.Sub(prevT).Seconds()
 		t := now.Sub(start).Seconds()
+		cpu := srv.cpu()
 		offered := 0.0
 		for _, p := range phases {
 			if t > p.Start.Seconds() && t <= (p.Start+p.Length).Seconds()+0.5 {
@@ -285,10 +291,10 @@ func (b *bench) overload(ctx context.Context, rate float64) overloadResult {
 			}
 		}
 		s := overloadSample{T: float64(int(t + 0.5)), Offered: offered, Achieved: (ok - prevOK) / dt, Failures: (fail - prevFail) / dt,
-			Dropped: (drop - prevDrop) / dt, RSS: srv.memory(), HWM: srv.peakMemory()}
+			Dropped: (drop - prevDrop) / dt, CPU: (cpu - prevCPU).Seconds() / dt, RSS: srv.memory(), HWM: srv.peakMemory()}
 		res.Samples = append(res.Samples, s)
-		b.logf("  overload t=%3.0fs offered %6.0f achieved %6.0f failures %5.0f dropped %6.0f rss %s", s.T, s.Offered, s.Achieved, s.Failures, s.Dropped, fmtBytes(s.RSS))
-		prevOK, prevFail, prevDrop, prevT = ok, fail, drop, now
+		b.logf("  overload t=%3.0fs offered %6.0f achieved %6.0f failures %5.0f dropped %6.0f cpu %.2f rss %s", s.T, s.Offered, s.Achieved, s.Failures, s.Dropped, s.CPU, fmtBytes(s.RSS))
+		prevOK, prevFail, prevDrop, prevT, prevCPU = ok, fail, drop, now, cpu
 		if srv.alive() != nil {
 			res.Err = "switchboard exited during the overload"
 			break
