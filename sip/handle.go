@@ -85,10 +85,11 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 	case sip.REGISTER:
 		s.register(ctx, req, tx)
 	case sip.OPTIONS:
-		s.reply(tx, req, 200, "OK",
-			sip.NewHeader("Allow", allowed),
-			sip.NewHeader("Accept", "application/sdp"),
-			sip.NewHeader("Accept-Language", "en"))
+		res := newResponse(tx, req, 200, "OK")
+		res.add("Allow", allowed)
+		res.add("Accept", "application/sdp")
+		res.add("Accept-Language", "en")
+		s.sendResponse(tx, req, &res, 200)
 	case sip.INVITE:
 		s.invite(req, tx)
 	case sip.CANCEL:

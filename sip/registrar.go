@@ -91,18 +91,28 @@ func (s *Server) register(ctx context.Context, req *sip.Request, tx sip.ServerTr
 	if len(r.Contacts) > 0 {
 		s.trackKeepalive(req, bindings)
 	}
-	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	// An outbound REGISTER's 200 carries outboundReply's headers, added to a
+	// *sip.Response (outbound.go); the usual one is written directly on the
+	// fast path (directresponse.go).
+	var res response
+	if r.outbound() {
+		res = genericResponse(req, 200, "OK")
+	} else {
+		res = newResponse(tx, req, 200, "OK")
+	}
 	now := time.Now()
 	for i := range bindings {
 		secs := int(bindings[i].Expires.Sub(now).Round(time.Second) / time.Second)
 		if secs < 1 {
 			secs = 1
 		}
-		res.AppendHeader(sip.NewHeader("Contact", contactValue(&bindings[i], secs)))
+		res.addContact(&bindings[i], secs)
 	}
-	s.outboundReply(res, r) // outbound.go
-	res.AppendHeader(s.date.get(now))
-	s.send(tx, req, res)
+	if res.res != nil {
+		s.outboundReply(res.res, r) // outbound.go
+	}
+	res.addShared(s.date.get(now))
+	s.sendResponse(tx, req, &res, 200)
 }
 
 // storeError answers a request whose directory or location lookup failed.
@@ -352,10 +362,10 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, view *
 		s.reply(tx, req, 403, "Forbidden")
 		return nil, false
 	}
-	res := sip.NewResponseFromRequest(req, ah.code, statusText(ah.code), nil)
+	res := newResponse(tx, req, ah.code, statusText(ah.code))
 	for _, c := range s.auth.Challenges(realm, stale) {
-		res.AppendHeader(sip.NewHeader(ah.challenge, c))
+		res.add(ah.challenge, c)
 	}
-	s.send(tx, req, res)
+	s.sendResponse(tx, req, &res, ah.code)
 	return nil, false
 }

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -123,16 +124,29 @@ func (t *statelessTx) Respond(res *sip.Response) error {
 	buf := responseBuffers.Get().(*bytes.Buffer)
 	buf.Reset()
 	res.StringWrite(buf)
-	_, err := t.pc.WriteToUDPAddrPort(buf.Bytes(), responseAddr(res, t.src))
+	err := t.write(buf.Bytes(), res.Via())
 	if buf.Cap() <= 64<<10 {
 		responseBuffers.Put(buf)
 	}
 	return err
 }
 
+// write sends a serialised response whose top Via is via (the request's,
+// for a response written directly: the same sent-by and rport).
+func (t *statelessTx) write(b []byte, via *sip.ViaHeader) error {
+	_, err := t.pc.WriteToUDPAddrPort(b, responseAddrVia(via, t.src))
+	if err != nil {
+		return fmt.Errorf("udp response to %s: %w", t.src, err)
+	}
+	return nil
+}
+
 // responseAddr is where a response to a UDP request from src goes.
 func responseAddr(res *sip.Response, src netip.AddrPort) netip.AddrPort {
-	via := res.Via()
+	return responseAddrVia(res.Via(), src)
+}
+
+func responseAddrVia(via *sip.ViaHeader, src netip.AddrPort) netip.AddrPort {
 	if via == nil || via.Params.Has("rport") {
 		return src
 	}
