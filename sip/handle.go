@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/location"
 )
 
 // allowed is what the Allow header of 405/501/OPTIONS answers lists: the
@@ -79,10 +82,10 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
-	defer cancel()
 	switch req.Method {
 	case sip.REGISTER:
+		ctx, cancel := s.storeContext()
+		defer cancel()
 		s.register(ctx, req, tx)
 	case sip.OPTIONS:
 		res := newResponse(tx, req, 200, "OK")
@@ -97,6 +100,8 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		// layer; one that gets here matches nothing.
 		s.reply(tx, req, 481, "Call/Transaction Does Not Exist")
 	case sip.SUBSCRIBE:
+		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+		defer cancel()
 		s.subscribe(ctx, req, tx) // by event package (subscribe.go)
 	case sip.BYE, sip.UPDATE, sip.INFO, sip.PRACK, sip.REFER, sip.NOTIFY:
 		// REFER and the NOTIFYs of its implicit subscription (RFC 3515) travel
@@ -123,6 +128,23 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowed))
 	}
 }
+
+// storeContext bounds the directory and location work of a REGISTER by
+// requestTimeout. The in-process stores answer under a short lock and
+// never wait, so for them the timer context only allocated (≈6% of a
+// REGISTER's bytes in the BenchmarkRegisterWire profile): they get
+// context.Background. Any other store (Redis, or a wrapper) keeps the
+// deadline.
+func (s *Server) storeContext() (context.Context, context.CancelFunc) {
+	_, memLoc := s.loc.(*location.Memory)
+	_, memDir := s.dir.(*dialplan.MemoryStore)
+	if memLoc && memDir {
+		return context.Background(), noCancel
+	}
+	return context.WithTimeout(context.Background(), requestTimeout)
+}
+
+func noCancel() {}
 
 // reply sends a response built from req with extra headers and counts it.
 func (s *Server) reply(tx sip.ServerTransaction, req *sip.Request, code int, reason string, hdrs ...sip.Header) {
