@@ -124,36 +124,33 @@ func writeResponseHead(buf *bytes.Buffer, req *sip.Request, code int, reason str
 	buf.WriteString(reason)
 
 	// RFC 3261 §12.1.1 and Table 3, as NewResponseFromRequest applies them
-	// (no INVITE reaches the fast path, so no early-dialog case).
+	// (no INVITE reaches the fast path, so no early-dialog case). The
+	// parser types every Record-Route and Via header, so a type switch
+	// finds exactly what sipgo's GetHeaders does, without lowering names.
 	if req.Method != sip.REGISTER && !req.IsAck() && code >= 200 && code < 300 {
 		for _, h := range req.Headers() {
-			if sip.HeaderToLower(h.Name()) == "record-route" {
-				buf.WriteString("\r\n")
-				h.StringWrite(buf)
+			if rr, ok := h.(*sip.RecordRouteHeader); ok {
+				buf.WriteString("\r\nRecord-Route: <")
+				writeURI(buf, &rr.Address)
+				buf.WriteByte('>')
 			}
 		}
 	}
 	first := true
 	for _, h := range req.Headers() {
-		if sip.HeaderToLower(h.Name()) != "via" {
-			continue
+		if v, ok := h.(*sip.ViaHeader); ok {
+			buf.WriteString("\r\n")
+			writeVia(buf, v, first, req.Source())
+			first = false
 		}
-		buf.WriteString("\r\n")
-		v, ok := h.(*sip.ViaHeader)
-		if !ok {
-			h.StringWrite(buf) // the parser types every Via; never seen
-			continue
-		}
-		writeVia(buf, v, first, req.Source())
-		first = false
 	}
 	if h := req.From(); h != nil {
-		buf.WriteString("\r\n")
-		h.StringWrite(buf)
+		buf.WriteString("\r\nFrom: ")
+		writeNameAddr(buf, h.DisplayName, &h.Address, h.Params)
 	}
 	if h := req.To(); h != nil {
-		buf.WriteString("\r\n")
-		h.StringWrite(buf)
+		buf.WriteString("\r\nTo: ")
+		writeNameAddr(buf, h.DisplayName, &h.Address, h.Params)
 		// §8.2.6.2: a response carries the UAS's To tag. sipgo appends it
 		// as the last parameter, which is where it lands here too.
 		if code != 100 && !h.Params.Has("tag") {
@@ -173,7 +170,7 @@ func writeResponseHead(buf *bytes.Buffer, req *sip.Request, code int, reason str
 	}
 	if code == 100 {
 		for _, h := range req.Headers() {
-			if sip.HeaderToLower(h.Name()) == "timestamp" {
+			if strings.EqualFold(h.Name(), "timestamp") {
 				buf.WriteString("\r\n")
 				h.StringWrite(buf)
 			}
@@ -207,6 +204,8 @@ func writeVia(buf *bytes.Buffer, v *sip.ViaHeader, top bool, source string) {
 			host, port, _ = net.SplitHostPort(source)
 		}
 	}
+	// The parameters as HeaderParams.ToStringWrite prints them, with
+	// Params.Add's replace-the-first-or-append for rport and received.
 	rportDone, receivedDone := false, false
 	for _, kv := range v.Params {
 		val := kv.V
@@ -224,6 +223,72 @@ func writeVia(buf *bytes.Buffer, v *sip.ViaHeader, top bool, source string) {
 	if fill && !receivedDone {
 		buf.WriteByte(';')
 		writeParam(buf, "received", host)
+	}
+}
+
+// writeNameAddr writes a From or To value as sipgo serialises it.
+func writeNameAddr(buf *bytes.Buffer, display string, u *sip.Uri, params sip.HeaderParams) {
+	if display != "" {
+		buf.WriteByte('"')
+		buf.WriteString(display)
+		buf.WriteString(`" `)
+	}
+	buf.WriteByte('<')
+	writeURI(buf, u)
+	buf.WriteByte('>')
+	if len(params) > 0 {
+		buf.WriteByte(';')
+		writeParams(buf, ';', params)
+	}
+}
+
+// writeURI writes u as sip.Uri.StringWrite does, which also formats its
+// parameters into a string and tries every host as an IP address (an
+// allocation each for a From and a To of a domain).
+func writeURI(buf *bytes.Buffer, u *sip.Uri) {
+	if u.Scheme == "" {
+		buf.WriteString("sip")
+	} else {
+		buf.WriteString(u.Scheme)
+	}
+	buf.WriteByte(':')
+	if raw := u.Raw(); raw != "" {
+		buf.WriteString(raw)
+		return
+	}
+	if u.HierarhicalSlashes {
+		buf.WriteString("//")
+	}
+	if u.User != "" {
+		buf.WriteString(u.User)
+		if u.Password != "" {
+			buf.WriteByte(':')
+			buf.WriteString(u.Password)
+		}
+		buf.WriteByte('@')
+	}
+	writeHost(buf, u.Host)
+	if u.Port > 0 {
+		buf.WriteByte(':')
+		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(u.Port), 10))
+	}
+	if len(u.UriParams) > 0 {
+		buf.WriteByte(';')
+		writeParams(buf, ';', u.UriParams)
+	}
+	if len(u.Headers) > 0 {
+		buf.WriteByte('?')
+		writeParams(buf, '&', u.Headers)
+	}
+}
+
+// writeParams writes parameters separated by sep.
+func writeParams(buf *bytes.Buffer, sep byte, hp sip.HeaderParams) {
+	for i, kv := range hp {
+		if i > 0 {
+			buf.WriteByte(sep)
+		}
+		writeParam(buf, kv.K, kv.V)
 	}
 }
 
@@ -245,7 +310,7 @@ func writeParam(buf *bytes.Buffer, k, v string) {
 	buf.WriteString(v)
 }
 
-// writeHost writes a Via host, bracketing an IPv6 literal as sipgo does
+// writeHost writes a Via or URI host, bracketing an IPv6 literal as sipgo does
 // (not a v4-mapped one, which it prints as IPv4, nor one with a zone,
 // which net.ParseIP refuses).
 func writeHost(buf *bytes.Buffer, host string) {

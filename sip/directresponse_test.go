@@ -2,6 +2,7 @@ package sip
 
 import (
 	"bytes"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -54,6 +55,10 @@ var directCases = []directCase{
 		"VIA: SIP/2.0/UDP 192.0.2.11;branch=z9hG4bKa9b\r\n" +
 		"f: <sip:7001@acme.example>;tag=x\r\nt: sip:7001@acme.example\r\ni: c9\r\ncseq: 3 REGISTER\r\n" +
 		"m: <sip:7001@192.0.2.10>;expires=60, <sip:7001@192.0.2.99>\r\nCONTACT: <sip:7001@192.0.2.98>\r\nl: 0\r\n\r\n"},
+	{"URIs with passwords, params, headers, IPv6 and other schemes", "192.0.2.10:5060", "REGISTER sip:acme.example SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKu1;rport\r\n" +
+		"From: \"Bob\" <sips:bob:secret@[2001:db8::5]:5061;transport=tls;lr;x=1?subject=hi&p=1>;tag=y;z\r\n" +
+		"To: <tel:+15551234;phone-context=example.com>\r\nCall-ID: u1\r\nCSeq: 1 REGISTER\r\n\r\n"},
 	{"OPTIONS with Record-Route", "192.0.2.30:5060", "OPTIONS sip:acme.example SIP/2.0\r\n" +
 		"Record-Route: <sip:p1.example;lr>, <sip:p2.example;lr;transport=tcp>\r\n" +
 		"Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bKo1;rport\r\n" +
@@ -258,4 +263,19 @@ func FuzzDirectResponse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSourceString: the fast path's source string is the *net.UDPAddr's.
+func TestSourceString(t *testing.T) {
+	for _, a := range []*net.UDPAddr{
+		{IP: net.IPv4(192, 0, 2, 10).To4(), Port: 5060},
+		{IP: net.IPv4(192, 0, 2, 10), Port: 5060}, // v4-mapped, from a dual-stack socket
+		{IP: net.ParseIP("2001:db8::1"), Port: 40000},
+		{IP: net.ParseIP("fe80::1"), Port: 1, Zone: "eth0"},
+		{IP: net.IPv4(127, 0, 0, 1).To4(), Port: 65535},
+	} {
+		if got, want := sourceString(a.AddrPort()), a.String(); got != want {
+			t.Errorf("sourceString(%#v) = %q, want %q", a, got, want)
+		}
+	}
 }

@@ -61,18 +61,27 @@ func (s *Server) stateless(info sip.TransportReadProps, data []byte) bool {
 	if !ok || req.Via() == nil {
 		return false
 	}
-	source := src.String()
+	srcAP := src.AddrPort()
+	source := sourceString(srcAP)
 	req.SetTransport("UDP")
 	req.SetSource(source)
 	req.SetDestination(l.local)
 	if isRegister && l.conn != nil {
 		s.ua.TransportLayer().Pool("udp").Add(source, l.conn)
 	}
-	tx := &statelessTx{pc: l.pc, src: src.AddrPort()}
+	tx := &statelessTx{pc: l.pc, src: srcAP}
 	if !s.fastPool.give(req, tx) { // kept goroutines (fastpool.go)
 		go s.handle(req, tx)
 	}
 	return true
+}
+
+// sourceString is what src's *net.UDPAddr String method returns (IPv4,
+// also when it came v4-mapped on a dual-stack socket; IPv6 bracketed,
+// with its zone), in one allocation where that method makes two.
+func sourceString(src netip.AddrPort) string {
+	var b [64]byte
+	return string(netip.AddrPortFrom(src.Addr().Unmap(), src.Port()).AppendTo(b[:0]))
 }
 
 // listenerFor returns the UDP listener whose local address sipgo reports,
