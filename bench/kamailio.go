@@ -106,7 +106,7 @@ func startKamailio(ctx context.Context, o kamailioOptions) (*server, error) {
 		"-m", strconv.Itoa(o.ShmMB), "-M", "16", "-Y", runDir, "-w", o.Dir)
 	cmd := exec.Command(name, argv...)
 	cmd.Dir = o.Dir
-	return startServer(ctx, "kamailio", addr, cmd, true, time.Minute)
+	return startServer(ctx, "kamailio", addr, cmd, true, startTimeout(time.Minute, o.Pop))
 }
 
 // kamailioVersion is the first line of `kamailio -v`.

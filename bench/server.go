@@ -61,6 +61,14 @@ func startServer(ctx context.Context, name, addr string, cmd *exec.Cmd, tree boo
 	return s, nil
 }
 
+// startTimeout is how long a server may take to answer SIP after start:
+// base, plus a minute per 100,000 users, since both load their whole user
+// table first on the one core they are pinned to (1,000,000 users did not
+// answer within the flat 2 minutes).
+func startTimeout(base time.Duration, pop population) time.Duration {
+	return base + time.Duration(pop.total()/100_000)*time.Minute
+}
+
 func (s *server) pids() []int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -95,7 +95,7 @@ security: {requests_per_second: 0}
 	name, argv := pinned(o.CPU, o.Bin, args...)
 	cmd := exec.Command(name, argv...)
 	cmd.Dir = o.Dir
-	return startServer(ctx, "switchboard", addr, cmd, false, 2*time.Minute)
+	return startServer(ctx, "switchboard", addr, cmd, false, startTimeout(2*time.Minute, o.Pop))
 }
 
 // switchboardVersion is `switchboard version`'s output.
