@@ -38,6 +38,15 @@ func check(req *sip.Request) (int, string, []sip.Header) {
 	if req.CallID().Value() == "" {
 		return 400, "Missing Call-ID", nil
 	}
+	// sipgo's parser accepts a Via such as "v://" or "v: SIP/2.0/UDP" with
+	// no sent-by, and prints it back in every response as it came, in a
+	// form no parser (its own included) reads: each response to it would
+	// be lost. RFC 3261 §20.42 requires protocol, transport and host.
+	for _, h := range req.Headers() {
+		if v, ok := h.(*sip.ViaHeader); ok && (v.ProtocolName == "" || v.ProtocolVersion == "" || v.Transport == "" || v.Host == "") {
+			return 400, "Bad Via", nil
+		}
+	}
 	switch strings.ToLower(req.Recipient.Scheme) {
 	case "sip", "sips":
 	case "tel":
