@@ -78,7 +78,7 @@ func serve(ctx context.Context, args, environ []string, stdout, stderr io.Writer
 	defer st.Close()
 	store, loc := st.dir, st.loc
 	dir = nil // the stores hold their own copies; let gcLoaded free this one
-	gcLoaded()
+	defer gcLoaded()()
 
 	sipCfg, err := sipConfig(cfg)
 	if err != nil {
@@ -280,20 +280,28 @@ const defaultGOGC = 400
 // for 100,000 users: 991 MB with 400), and the call then
 // hands that transient back to the OS and switches to defaultGOGC for
 // traffic (RSS after start: 994 MB before this, 189 MB after; peak 500 MB).
-func tuneGC(environ []string) (loaded func()) {
+// Loading runs under the memory ceiling (a 1,000,000-user directory is
+// over a GB live); after it the limit follows the live heap (memlimit.go)
+// until the returned stop is called.
+func tuneGC(environ []string) (loaded func() (stop func())) {
 	gogc, limit := true, true
 	for _, kv := range environ {
 		gogc = gogc && !strings.HasPrefix(kv, "GOGC=")
 		limit = limit && !strings.HasPrefix(kv, "GOMEMLIMIT=")
 	}
+	policy := newMemoryPolicy(cgroupMemoryMax(), physicalMemory())
 	if limit {
-		debug.SetMemoryLimit(memoryLimit(cgroupMemoryMax()))
+		debug.SetMemoryLimit(policy.ceiling)
 	}
-	return func() {
+	return func() func() {
 		debug.FreeOSMemory()
 		if gogc {
 			debug.SetGCPercent(defaultGOGC)
 		}
+		if !limit {
+			return func() {}
+		}
+		return followLiveHeap(policy, 2*time.Second, debug.SetMemoryLimit)
 	}
 }
 
