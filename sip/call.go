@@ -302,11 +302,11 @@ func (c *call) fork(target, dest, transport, label string, edit func(*sip.Reques
 	if transport == "" {
 		transport = "udp"
 	}
-	r := c.req.Clone()
-	r.Recipient = uri
-	removeHeaders(r, "Proxy-Authorization")
-	removeHeaders(r, "Route")
-	setMaxForwards(r, maxForwards(c.req)-1)
+	// A copy sharing the caller's header values (forward.go); its own CSeq,
+	// which a trunk attempt renumbers after a challenge (trunk_hunt.go).
+	r := forwardRequest(c.req, uri, true, "Proxy-Authorization", "Route", "Max-Forwards")
+	mf := sip.MaxForwardsHeader(maxForwards(c.req) - 1)
+	r.AppendHeader(&mf)
 	// Our entries go above any Record-Route of an earlier proxy, in order:
 	// AppendHeaderAfter would put the second one below the earlier
 	// proxy's, and the caller would skip that proxy (a relayed call's B).

@@ -172,16 +172,16 @@ func (s *Server) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 		s.reply(tx, req, 483, "Too Many Hops")
 		return
 	}
-	fwd := req.Clone()
-	setMaxForwards(fwd, maxForwards(req)-1)
+	tl := s.toTrunk(req)
+	fwd := forwardHop(req, tl != nil)
 	s.popOwnRoutes(fwd)
 	fwd.SetTransport(strings.ToUpper(transport))
 	fwd.SetDestination(dest)
-	tl := s.toTrunk(req)
+	var pristine *sip.Request
 	if tl != nil {
-		fwd.CSeq().SeqNo += tl.cseqBump.Load()
+		fwd.CSeq().SeqNo += tl.cseqBump.Load() // fwd's own CSeq (forwardHop)
+		pristine = fwd.Clone() // before our Via: the base of a re-sent request with credentials
 	}
-	pristine := fwd.Clone() // before our Via: the base of a re-sent request with credentials
 	// Bounded by Timer B/F (32 s) plus margin; independent of the caller's
 	// transaction so a retransmission race cannot cut it short.
 	ctxTx, cancelTx := context.WithTimeout(context.Background(), 40*time.Second)
@@ -238,13 +238,13 @@ func (s *Server) ack(req *sip.Request) {
 	if !ok {
 		return
 	}
-	fwd := req.Clone()
-	setMaxForwards(fwd, maxForwards(req)-1)
+	tl := s.toTrunk(req)
+	fwd := forwardHop(req, tl != nil)
 	s.popOwnRoutes(fwd)
 	fwd.SetTransport(strings.ToUpper(transport))
 	fwd.SetDestination(dest)
-	if tl := s.toTrunk(req); tl != nil {
-		fwd.CSeq().SeqNo += tl.cseqBump.Load()
+	if tl != nil {
+		fwd.CSeq().SeqNo += tl.cseqBump.Load() // fwd's own CSeq (forwardHop)
 		if tl.ackAuth != nil {
 			fwd.AppendHeader(sip.HeaderClone(tl.ackAuth))
 		}
@@ -252,6 +252,16 @@ func (s *Server) ack(req *sip.Request) {
 	if err := s.client.WriteRequest(fwd, sipgo.ClientRequestAddVia); err != nil {
 		s.log.Debug("ack forward failed", "dest", dest, "error", err)
 	}
+}
+
+// forwardHop is the copy of an in-dialog request sent on to the next hop,
+// Max-Forwards decremented, sharing req's header values (forward.go);
+// ownCSeq for a request to a trunk, whose CSeq is renumbered.
+func forwardHop(req *sip.Request, ownCSeq bool) *sip.Request {
+	fwd := forwardRequest(req, req.Recipient, ownCSeq, "Max-Forwards")
+	mf := sip.MaxForwardsHeader(maxForwards(req) - 1)
+	fwd.AppendHeader(&mf)
+	return fwd
 }
 
 // nextHop finds where an in-dialog request goes: to the other side's flow
@@ -341,12 +351,14 @@ func (s *Server) cdr(fields ...any) {
 // upstream turns a response from a downstream branch into the one relayed to
 // the request's sender: our Via removed, addressed to the sender's flow.
 func upstream(res *sip.Response, req *sip.Request) *sip.Response {
-	out := res.Clone()
-	out.RemoveHeader("Via")
-	if cs, rcs := out.CSeq(), req.CSeq(); cs != nil && rcs != nil {
+	out := relayResponse(res) // shares res's header values (forward.go)
+	if cs, rcs := out.CSeq(), req.CSeq(); cs != nil && rcs != nil && cs.SeqNo != rcs.SeqNo {
 		// A response carries its request's CSeq; towards a carrier that
 		// challenged, ours ran ahead of the caller's (trunk_dialog.go).
-		cs.SeqNo = rcs.SeqNo
+		// The CSeq is res's own value: replaced, not edited.
+		fixed := *cs
+		fixed.SeqNo = rcs.SeqNo
+		out.ReplaceHeader(&fixed)
 	}
 	out.SetDestination(req.Source())
 	out.SetTransport(req.Transport())
