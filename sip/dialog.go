@@ -296,6 +296,9 @@ func (s *Server) nextHop(req *sip.Request) (string, string, bool) {
 // after a transport change).
 func (s *Server) popOwnRoutes(req *sip.Request) {
 	for {
+		if header(req, "Route") == nil {
+			return // sipgo's Route() allocates a header each time there is none
+		}
 		rh := req.Route()
 		if rh == nil || !s.isOwnURI(rh.Address) {
 			return

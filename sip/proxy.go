@@ -198,16 +198,8 @@ func (s *Server) trunk(name string) (Trunk, bool) {
 // its Via sent-by values is one of our own listening addresses. switchboard
 // never spirals a request back to itself, so any such Via is a loop.
 func (s *Server) isLoop(req *sip.Request) bool {
-	for _, h := range headerList(req, "Via") {
-		v, ok := h.(*sip.ViaHeader)
-		if !ok {
-			continue
-		}
-		port := v.Port
-		if port == 0 {
-			port = 5060
-		}
-		if s.ownAddrs[net.JoinHostPort(v.Host, strconv.Itoa(port))] {
+	for _, h := range req.Headers() {
+		if v, ok := h.(*sip.ViaHeader); ok && s.isOwnAddr(v.Host, v.Port) {
 			return true
 		}
 	}
@@ -265,12 +257,12 @@ func (s *Server) recordRoute(inTransport, outTransport string, sips bool) []sip.
 
 // isOwnURI reports whether a Route URI points at this server.
 func (s *Server) isOwnURI(u sip.Uri) bool {
+	if s.isOwnAddr(u.Host, u.Port) {
+		return true
+	}
 	port := u.Port
 	if port == 0 {
 		port = 5060
-	}
-	if s.ownAddrs[net.JoinHostPort(u.Host, strconv.Itoa(port))] {
-		return true
 	}
 	host, p := s.localAddr("udp")
 	return strings.EqualFold(u.Host, host) && port == p

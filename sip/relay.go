@@ -184,6 +184,10 @@ func (c *call) ring(ct routing.Contact) {
 // flowToken returns the flow token of an initial request's top Route when
 // that Route names this instance.
 func (s *Server) flowToken(req *sip.Request) (string, bool) {
+	if header(req, "Route") == nil {
+		// sipgo's Route() allocates a header each time there is none.
+		return "", false
+	}
 	rh := req.Route()
 	if rh == nil || !s.isOwnURI(rh.Address) {
 		return "", false
