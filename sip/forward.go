@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"net"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
@@ -87,4 +88,39 @@ func relayResponse(res *sip.Response) *sip.Response {
 	out.SetTransport(res.Transport())
 	out.SetSource(res.Source())
 	return out
+}
+
+// tryingResponse is the 100 (Trying) to req, as sip.NewResponseFromRequest
+// builds it (Via, From, To, Call-ID, CSeq, Timestamp; RFC 3261 §8.2.6) but
+// sharing req's header values instead of cloning five of them. The top Via
+// is cloned when it gets the received and rport of RFC 3581 §4.
+func tryingResponse(req *sip.Request) *sip.Response {
+	res := sip.NewResponse(100, "Trying")
+	res.SipVersion = req.SipVersion
+	topVia := true
+	for _, h := range req.Headers() {
+		switch v := h.(type) {
+		case *sip.ViaHeader:
+			if topVia {
+				topVia = false
+				if val, ok := v.Params.Get("rport"); ok && val == "" {
+					v = v.Clone()
+					host, port, _ := net.SplitHostPort(req.Source())
+					v.Params.Add("rport", port)
+					v.Params.Add("received", host)
+				}
+			}
+			res.AppendHeader(v)
+		case *sip.FromHeader, *sip.ToHeader, *sip.CallIDHeader, *sip.CSeqHeader:
+			res.AppendHeader(h)
+		default:
+			if strings.EqualFold(h.Name(), "Timestamp") {
+				res.AppendHeader(h)
+			}
+		}
+	}
+	res.SetBody(nil)
+	res.SetTransport(req.Transport())
+	res.SetDestination(req.Source())
+	return res
 }

@@ -39,7 +39,7 @@ func (s *Server) invite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	// Answer 100 at once so the caller stops retransmitting while the
 	// directory and location are read and the forks are set up.
-	s.reply(tx, req, 100, "Trying")
+	s.send(tx, req, tryingResponse(req))
 
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	call, view, ok := s.classify(ctx, req, tx)
