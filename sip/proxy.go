@@ -37,10 +37,6 @@ func (s *Server) invite(req *sip.Request, tx sip.ServerTransaction) {
 		s.relayInvite(req, tx, token)
 		return
 	}
-	// Answer 100 at once so the caller stops retransmitting while the
-	// directory and location are read and the forks are set up.
-	s.send(tx, req, tryingResponse(req))
-
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	call, view, ok := s.classify(ctx, req, tx)
 	if !ok {
@@ -52,6 +48,14 @@ func (s *Server) invite(req *sip.Request, tx sip.ServerTransaction) {
 		tx.Terminate()
 		return
 	}
+	// Answer 100 now, so the caller stops retransmitting while the location
+	// is read and the forks are set up. Not before classify: its answer to
+	// an INVITE it refuses or challenges is the final response, at once
+	// (the directory is cached), and a 100 in front of every 407 was one
+	// more message each way per call than Kamailio's sl sends (RFC 3261
+	// §17.2.1 asks for a 100 only when the final response may take longer
+	// than 200 ms).
+	s.send(tx, req, tryingResponse(req))
 	plan := routing.Decide(call, view, routing.Options{
 		Trunks:   s.trunks.huntOrder(view.Tenant.Trunks),
 		Contacts: func(aor string) []location.Binding { return s.contacts(ctx, aor) },
