@@ -316,7 +316,7 @@ func (c *call) fork(target, dest, transport, label string, edit func(*sip.Reques
 	if edit != nil {
 		edit(r)
 	}
-	r.SetTransport(strings.ToUpper(transport))
+	r.SetTransport(tpUpper(transport))
 	r.SetDestination(dest)
 	tx, err := c.s.client.TransactionRequest(c.ctx, r, sipgo.ClientRequestAddVia)
 	if err != nil {

@@ -60,8 +60,8 @@ func (d *dialogs) add(c *call, b *branch, res *sip.Response, blf []dialogEvent) 
 		callID:    c.req.CallID().Value(),
 		callerTag: tagOf(c.req.From().Params),
 		calleeTag: tagOf(res.To().Params),
-		caller:    flow{addr: c.req.Source(), transport: strings.ToLower(c.req.Transport())},
-		callee:    flow{addr: b.dest, transport: strings.ToLower(b.transport)},
+		caller:    flow{addr: c.req.Source(), transport: tpLower(c.req.Transport())},
+		callee:    flow{addr: b.dest, transport: tpLower(b.transport)},
 		answered:  time.Now(),
 		kind:      c.plan.Kind,
 		blf:       blf,
@@ -175,12 +175,12 @@ func (s *Server) inDialog(req *sip.Request, tx sip.ServerTransaction) {
 	tl := s.toTrunk(req)
 	fwd := forwardHop(req, tl != nil)
 	s.popOwnRoutes(fwd)
-	fwd.SetTransport(strings.ToUpper(transport))
+	fwd.SetTransport(tpUpper(transport))
 	fwd.SetDestination(dest)
 	var pristine *sip.Request
 	if tl != nil {
 		fwd.CSeq().SeqNo += tl.cseqBump.Load() // fwd's own CSeq (forwardHop)
-		pristine = fwd.Clone() // before our Via: the base of a re-sent request with credentials
+		pristine = fwd.Clone()                 // before our Via: the base of a re-sent request with credentials
 	}
 	// Bounded by Timer B/F (32 s) plus margin; independent of the caller's
 	// transaction so a retransmission race cannot cut it short.
@@ -241,7 +241,7 @@ func (s *Server) ack(req *sip.Request) {
 	tl := s.toTrunk(req)
 	fwd := forwardHop(req, tl != nil)
 	s.popOwnRoutes(fwd)
-	fwd.SetTransport(strings.ToUpper(transport))
+	fwd.SetTransport(tpUpper(transport))
 	fwd.SetDestination(dest)
 	if tl != nil {
 		fwd.CSeq().SeqNo += tl.cseqBump.Load() // fwd's own CSeq (forwardHop)

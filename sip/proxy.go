@@ -213,7 +213,7 @@ func (s *Server) isLoop(req *sip.Request) bool {
 // localAddr is the address of this server for a transport, for Record-Route
 // and the Via of requests we send: the advertised host with the listener's port.
 func (s *Server) localAddr(transport string) (string, int) {
-	transport = strings.ToLower(transport)
+	transport = tpLower(transport)
 	host, port := "", 0
 	for _, a := range s.bound {
 		if a.network == transport || (port == 0 && a.network == "udp") {
@@ -244,19 +244,20 @@ func (s *Server) localAddr(transport string) (string, int) {
 // as forwarded): an entry for a TLS hop is then a sips: URI, as RFC 3261
 // §16.6 step 4 asks, so a phone that uses sips: keeps its route set secure.
 func (s *Server) recordRoute(inTransport, outTransport string, sips bool) []sip.Header {
-	mk := func(tp string) sip.Header {
+	entry := func(tp string) rrEntry {
 		host, port := s.localAddr(tp)
 		scheme := "sip"
-		if sips && strings.EqualFold(tp, "tls") {
+		if sips && tp == "tls" {
 			scheme = "sips"
 		}
-		return &sip.RecordRouteHeader{Address: sip.Uri{Scheme: scheme, Host: host, Port: port,
-			UriParams: sip.HeaderParams{{K: "transport", V: strings.ToLower(tp)}, {K: "lr", V: ""}}}}
+		return rrEntry{scheme: scheme, host: host, port: port, transport: tp}
 	}
-	if strings.EqualFold(inTransport, outTransport) {
-		return []sip.Header{mk(outTransport)}
+	in, out := tpLower(inTransport), tpLower(outTransport)
+	k := rrKey{first: entry(out)}
+	if in != out {
+		k.second, k.two = entry(in), true
 	}
-	return []sip.Header{mk(outTransport), mk(inTransport)}
+	return cachedRecordRoute(k) // shared values, built once (tpnames.go)
 }
 
 // isOwnURI reports whether a Route URI points at this server.
