@@ -335,7 +335,9 @@ func (s *Server) endDialog(callID, reason string) {
 		return // another instance ended this adopted call and wrote its CDR
 	}
 	talk := time.Since(dl.answered).Round(time.Second)
-	fields := append([]any{}, dl.cdr...)
+	// Room for ended_by: appending to an exact copy made it twice.
+	fields := make([]any, len(dl.cdr), len(dl.cdr)+2)
+	copy(fields, dl.cdr)
 	for i := 0; i+1 < len(fields); i += 2 {
 		if fields[i] == "talk" {
 			fields[i+1] = talk.String()

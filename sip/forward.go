@@ -28,8 +28,9 @@ import (
 // header first.
 
 // forwardRequest returns a copy of req for forwarding to recipient, without
-// the headers named in drop (any case). cloneCSeq gives the copy its own
-// CSeq, for a caller that renumbers it.
+// the headers named in drop (any case) and without a destination, which the
+// caller sets. cloneCSeq gives the copy its own CSeq, for a caller that
+// renumbers it.
 func forwardRequest(req *sip.Request, recipient sip.Uri, cloneCSeq bool, drop ...string) *sip.Request {
 	r := sip.NewRequest(req.Method, recipient)
 	r.SipVersion = req.SipVersion
@@ -57,7 +58,9 @@ func forwardRequest(req *sip.Request, recipient sip.Uri, cloneCSeq bool, drop ..
 	r.SetBody(req.Body())
 	r.SetTransport(req.Transport())
 	r.SetSource(req.Source())
-	r.SetDestination(req.Destination())
+	// No destination: every caller sets the next hop's, and sipgo's
+	// Destination() of a received request works one out from its Via
+	// (four allocations) only to be overwritten.
 	r.Laddr = req.Laddr
 	return r
 }
