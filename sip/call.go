@@ -49,6 +49,7 @@ type call struct {
 	limitSlot bool
 	ended     routing.Outcome   // how the last step that ended without an answer ended
 	blf       map[string]string // dialog state reported per user key (blf.go)
+	blfStr    blfCache          // strings every dialog event of the call repeats (blf.go)
 
 	// pickups asks a ringing call to give its caller up to a picker;
 	// ringKeys are the users it is listed as ringing, pickedUp that it was
