@@ -191,11 +191,7 @@ func writeVia(buf *bytes.Buffer, v *sip.ViaHeader, top bool, source string) {
 	buf.WriteByte('/')
 	buf.WriteString(v.Transport)
 	buf.WriteByte(' ')
-	writeHost(buf, v.Host)
-	if v.Port > 0 {
-		buf.WriteByte(':')
-		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(v.Port), 10))
-	}
+	writeHostPort(buf, v.Host, v.Port)
 	fill := false
 	var host, port string
 	if top {
@@ -267,11 +263,7 @@ func writeURI(buf *bytes.Buffer, u *sip.Uri) {
 		}
 		buf.WriteByte('@')
 	}
-	writeHost(buf, u.Host)
-	if u.Port > 0 {
-		buf.WriteByte(':')
-		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(u.Port), 10))
-	}
+	writeHostPort(buf, u.Host, u.Port)
 	if len(u.UriParams) > 0 {
 		buf.WriteByte(';')
 		writeParams(buf, ';', u.UriParams)
@@ -323,6 +315,15 @@ func writeHost(buf *bytes.Buffer, host string) {
 		}
 	}
 	buf.WriteString(host)
+}
+
+// writeHostPort writes host, then ":port" when a port is set.
+func writeHostPort(buf *bytes.Buffer, host string, port int) {
+	writeHost(buf, host)
+	if port > 0 {
+		buf.WriteByte(':')
+		buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(port), 10))
+	}
 }
 
 // writeHeader writes "\r\nName: value".
