@@ -67,7 +67,7 @@ func forwardRequest(req *sip.Request, recipient sip.Uri, cloneCSeq bool, drop ..
 
 func dropped(name string, drop []string) bool {
 	for _, d := range drop {
-		if strings.EqualFold(name, d) {
+		if nameIs(name, d) { // header names: ASCII case only (headers.go)
 			return true
 		}
 	}
