@@ -170,6 +170,10 @@ func (g *Guard) UserBanned(src netip.Addr, user string) bool {
 // callers can skip preparing UserBanned calls.
 func (g *Guard) UserBans() bool { return g.bans.pairBans.Load() > 0 }
 
+// Shared reports whether the guard counts and bans through a shared store,
+// so that AuthFailed may wait on the network.
+func (g *Guard) Shared() bool { return g.shared != nil }
+
 // AuthFailed counts a wrong digest (wrong password or unknown username) from
 // src and bans the pair or the IP when a threshold is reached. It may wait
 // for the Shared store, within ctx.

@@ -17,8 +17,10 @@ import (
 // a request.
 
 // fastHandlers is how many handler goroutines the pool keeps: enough for
-// every P to run one while others wait on a store.
-func fastHandlers() int { return 4 * runtime.GOMAXPROCS(0) }
+// every P to run one while others wait on a store, and at least two read
+// batches' worth (udpbatch.go), since a read loop hands out a whole batch
+// before the workers it woke get to run.
+func fastHandlers() int { return max(4*runtime.GOMAXPROCS(0), 2*udpBatch) }
 
 type fastJob struct {
 	req *sip.Request

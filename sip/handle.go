@@ -136,12 +136,18 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 // context.Background. Any other store (Redis, or a wrapper) keeps the
 // deadline.
 func (s *Server) storeContext() (context.Context, context.CancelFunc) {
-	_, memLoc := s.loc.(*location.Memory)
-	_, memDir := s.dir.(*dialplan.MemoryStore)
-	if memLoc && memDir {
+	if s.storesInProcess() {
 		return context.Background(), noCancel
 	}
 	return context.WithTimeout(context.Background(), requestTimeout)
+}
+
+// storesInProcess reports whether the location and directory stores are
+// the in-process ones, which never wait.
+func (s *Server) storesInProcess() bool {
+	_, memLoc := s.loc.(*location.Memory)
+	_, memDir := s.dir.(*dialplan.MemoryStore)
+	return memLoc && memDir
 }
 
 func noCancel() {}

@@ -52,6 +52,9 @@ type Config struct {
 	// held here (keepalive.go); 0 = none.
 	Keepalive     time.Duration
 	UDPReadBuffer int // bytes; the kernel default (~208 KB) drops packets under load
+	// fastInline forces the fast path onto the read loop (1) or off it
+	// (-1) for tests; 0 decides by inlineFastPath (stateless.go).
+	fastInline int8
 	// Instance overrides the id stored with the bindings this instance
 	// holds, "transport:host:port" where the other instances can reach it
 	// (relay.go); "" = derived from the listeners and Advertise at Listen.
@@ -142,24 +145,29 @@ type Server struct {
 	serverHeader sharedHeader // Server: on every response (hotheaders.go)
 	date         dateHeader   // Date: on REGISTER's 200
 
-	mu        sync.Mutex
-	udp       []net.PacketConn
-	parser    *sip.Parser    // the stateless fast path's (stateless.go)
-	overload  *overload      // load shedding (overload.go)
-	fast      []*udpListener // the UDP sockets as the fast path sees them
-	fastOnce  sync.Once
-	fastPool  handlerPool // the fast path's kept handler goroutines (fastpool.go)
-	tcp       []net.Listener
-	streams   []*streamListener // tls, ws, wss (streams.go)
-	certs     *certStore        // nil without sip.tls (tlscert.go)
-	trunkTLS  *trunkTLS         // carrier TLS connections; nil without trunks (trunk_tls.go)
-	ownHosts  map[string]bool
-	anyIPOwn  bool // listening on an unspecified address: every IP literal may be ours
-	ready     atomic.Bool
-	draining  atomic.Bool
-	flowUse   flowUse      // flows in use by relayed set-ups, and closed by the drain (drain.go)
-	inflight  atomic.Int64 // handlers running (handle.go)
-	closeOnce sync.Once
+	mu       sync.Mutex
+	udp      []net.PacketConn
+	parser   *sip.Parser    // the stateless fast path's (stateless.go)
+	overload *overload      // load shedding (overload.go)
+	fast     []*udpListener // the UDP sockets as the fast path sees them
+	fastOnce sync.Once
+	fastPool handlerPool // the fast path's kept handler goroutines (fastpool.go)
+	// batched maps each UDP socket to the batchConn sipgo reads it
+	// through, and fastInline says whether the fast path answers on the
+	// read loop (stateless.go); both set by Serve before any read.
+	batched    map[net.PacketConn]*batchConn
+	fastInline bool
+	tcp        []net.Listener
+	streams    []*streamListener // tls, ws, wss (streams.go)
+	certs      *certStore        // nil without sip.tls (tlscert.go)
+	trunkTLS   *trunkTLS         // carrier TLS connections; nil without trunks (trunk_tls.go)
+	ownHosts   map[string]bool
+	anyIPOwn   bool // listening on an unspecified address: every IP literal may be ours
+	ready      atomic.Bool
+	draining   atomic.Bool
+	flowUse    flowUse      // flows in use by relayed set-ups, and closed by the drain (drain.go)
+	inflight   atomic.Int64 // handlers running (handle.go)
+	closeOnce  sync.Once
 }
 
 func init() {
@@ -380,10 +388,19 @@ func (s *Server) Serve(ctx context.Context, drain time.Duration) error {
 	// first defer runs last); a request arriving after stop still gets a
 	// goroutine of its own.
 	defer s.fastPool.start(fastHandlers(), s.handle)()
+	s.fastInline = s.inlineFastPath()
+	s.batched = make(map[net.PacketConn]*batchConn, len(s.udp))
+	for _, pc := range s.udp {
+		if u, ok := pc.(*net.UDPConn); ok {
+			bc := newBatchConn(u) // recvmmsg and sendmmsg under sipgo's read loop (udpbatch.go)
+			bc.writeErr = func(err error) { s.log.Warn("sip respond failed", "error", err) }
+			s.batched[pc] = bc
+		}
+	}
 	for _, pc := range s.udp {
 		var served net.PacketConn = pc
-		if u, ok := pc.(*net.UDPConn); ok {
-			served = newBatchConn(u) // recvmmsg under sipgo's read loop (udpbatch.go)
+		if bc := s.batched[pc]; bc != nil {
+			served = bc
 		}
 		go func() { errc <- s.srv.ServeUDP(served) }()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 
 	"github.com/emiago/sipgo/sip"
@@ -20,6 +21,16 @@ import (
 // on a kept goroutine (fastpool.go) or its own, and answered by writing the response straight onto
 // the socket it came in on, from a pooled buffer.
 //
+// With one P (GOMAXPROCS=1, as when the server is pinned to one core) a
+// hand-off buys no parallelism, only a goroutine switch and, whenever a
+// read batch holds more requests than there are idle kept goroutines, a
+// new goroutine whose stack grows by copying (≈10% of a REGISTER's CPU
+// under SIPp load). There, when nothing a REGISTER or OPTIONS does can
+// wait (the in-process stores, a guard without a shared store), the
+// request is handled on the read loop itself and its response queued on
+// the socket's batchConn, which sends the batch's responses with one
+// sendmmsg before it reads the next batch (udpbatch.go).
+//
 // Only UDP: on a stream (TCP, TLS, WebSocket) the read filter sees chunks,
 // not messages, so those go the usual way. Anything that does not parse is
 // left to sipgo too, which reports it as before.
@@ -33,6 +44,9 @@ type udpListener struct {
 	// source of a REGISTER is mapped to it, as sipgo's own read loop does,
 	// so that requests to the phone later leave from this socket (NAT).
 	conn sip.Connection
+	// bc is the batchConn sipgo reads this socket through (Serve); nil
+	// when the socket is served as it is.
+	bc *batchConn
 }
 
 // statelessPrefixes are the request lines the fast path takes.
@@ -70,6 +84,11 @@ func (s *Server) stateless(info sip.TransportReadProps, data []byte) bool {
 		s.ua.TransportLayer().Pool("udp").Add(source, l.conn)
 	}
 	tx := &statelessTx{pc: l.pc, src: srcAP}
+	if s.fastInline && l.bc != nil {
+		tx.out = l.bc
+		s.handle(req, tx)
+		return true
+	}
 	if !s.fastPool.give(req, tx) { // kept goroutines (fastpool.go)
 		go s.handle(req, tx)
 	}
@@ -94,7 +113,7 @@ func (s *Server) listenerFor(laddr net.Addr) *udpListener {
 			if !ok {
 				continue
 			}
-			l := &udpListener{pc: u, laddr: u.LocalAddr(), local: u.LocalAddr().String()}
+			l := &udpListener{pc: u, laddr: u.LocalAddr(), local: u.LocalAddr().String(), bc: s.batched[pc]}
 			if pool != nil {
 				// The listener registered itself under its own address when
 				// served; Get takes one reference, kept for good (closing a
@@ -117,6 +136,7 @@ func (s *Server) listenerFor(laddr net.Addr) *udpListener {
 type statelessTx struct {
 	pc  *net.UDPConn
 	src netip.AddrPort // where the datagram came from
+	out *batchConn     // handled on the read loop: responses are queued here
 }
 
 var _ sip.ServerTransaction = (*statelessTx)(nil)
@@ -143,6 +163,10 @@ func (t *statelessTx) Respond(res *sip.Response) error {
 // write sends a serialised response whose top Via is via (the request's,
 // for a response written directly: the same sent-by and rport).
 func (t *statelessTx) write(b []byte, via *sip.ViaHeader) error {
+	if t.out != nil {
+		t.out.queue(b, responseAddrVia(via, t.src)) // a failed send is logged by the flush
+		return nil
+	}
 	_, err := t.pc.WriteToUDPAddrPort(b, responseAddrVia(via, t.src))
 	if err != nil {
 		return fmt.Errorf("udp response to %s: %w", t.src, err)
@@ -172,3 +196,25 @@ func (t *statelessTx) Terminate()                         {}
 func (t *statelessTx) OnTerminate(sip.FnTxTerminate) bool { return false }
 func (t *statelessTx) Done() <-chan struct{}              { return closedDone }
 func (t *statelessTx) Err() error                         { return nil }
+
+// inlineFastPath reports whether fast-path requests are handled on the
+// read loop (see the top of this file): one P, and nothing a REGISTER or
+// an OPTIONS does may wait on a network store.
+func (s *Server) inlineFastPath() bool {
+	switch s.cfg.fastInline {
+	case 1:
+		return true
+	case -1:
+		return false
+	}
+	if runtime.GOMAXPROCS(0) != 1 || !s.storesInProcess() {
+		return false
+	}
+	if g := s.cfg.Guard; g != nil {
+		// A wrong digest is counted in the guard, which may wait on its
+		// shared store (Redis) unless it says it has none.
+		sg, ok := g.(interface{ Shared() bool })
+		return ok && !sg.Shared()
+	}
+	return true
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,16 @@ import (
 // came in on (sipgo's read loop does not say), so the binding records it:
 // through sipgo, LocalAddr came from the request-URI ("acme.example:5060").
 func TestStatelessFastPath(t *testing.T) {
-	s, server := udpServer(t)
+	for _, mode := range []struct {
+		name   string
+		inline int8
+	}{{"handed-off", -1}, {"on-read-loop", 1}} {
+		t.Run(mode.name, func(t *testing.T) { testStatelessFastPath(t, mode.inline) })
+	}
+}
+
+func testStatelessFastPath(t *testing.T, inline int8) {
+	s, server := udpServerInline(t, inline)
 	phone, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +89,12 @@ func TestStatelessFastPath(t *testing.T) {
 	if res := exchange([]byte(strings.Replace(opts, "fp2", "fp3", 2))); !strings.HasPrefix(res, "SIP/2.0 200") {
 		t.Errorf("OPTIONS after garbage answered %q", res)
 	}
+	// On the read loop every answer above left through the batch writer.
+	if _, written := s.batched[s.udp[0]].sent(); inline == 1 && written < 4 {
+		t.Errorf("read loop: %d responses sent by batch; want the 4 answers", written)
+	} else if inline == -1 && written != 0 {
+		t.Errorf("handed off: %d responses sent by batch; want none", written)
+	}
 }
 
 func TestResponseAddr(t *testing.T) {
@@ -106,3 +122,37 @@ func parseResponse(tb testing.TB, raw string) *sip.Response {
 }
 
 func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// TestInlineFastPath: the fast path runs on the read loop only with one P
+// and nothing that can wait on the network.
+func TestInlineFastPath(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	s, _, _ := newTestServer(t)
+	if !s.inlineFastPath() {
+		t.Error("one P, in-process stores, no guard: want the read loop")
+	}
+	s.cfg.Guard = sharedGuard{shared: false}
+	if !s.inlineFastPath() {
+		t.Error("a guard without a shared store: want the read loop")
+	}
+	s.cfg.Guard = sharedGuard{shared: true}
+	if s.inlineFastPath() {
+		t.Error("a guard counting in a shared store may wait: want hand-off")
+	}
+	s.cfg.Guard = nil
+	runtime.GOMAXPROCS(2)
+	if s.inlineFastPath() {
+		t.Error("two Ps: want hand-off, which runs requests in parallel")
+	}
+	s.cfg.fastInline = 1
+	if !s.inlineFastPath() {
+		t.Error("forced on: want the read loop")
+	}
+}
+
+type sharedGuard struct {
+	Guard // never called: inlineFastPath only asks Shared
+	shared bool
+}
+
+func (g sharedGuard) Shared() bool { return g.shared }

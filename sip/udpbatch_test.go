@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,57 @@ func TestBatchConn(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not end a blocked read")
+	}
+}
+
+// TestBatchConnQueue: queued datagrams leave together at the next flush,
+// each to its own address, IPv4 ones also from a dual-stack socket; one
+// that cannot be sent is reported and does not hold back those after it.
+func TestBatchConnQueue(t *testing.T) {
+	for _, laddr := range []string{"127.0.0.1:0", "[::]:0"} {
+		t.Run(laddr, func(t *testing.T) {
+			pc, err := net.ListenPacket("udp", laddr)
+			if err != nil {
+				t.Skipf("listen %s: %v", laddr, err)
+			}
+			bc := newBatchConn(pc.(*net.UDPConn))
+			defer bc.Close()
+			var failures []error
+			bc.writeErr = func(err error) { failures = append(failures, err) }
+			var rx [2]net.PacketConn
+			for i := range rx {
+				if rx[i], err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+					t.Fatal(err)
+				}
+				defer rx[i].Close()
+			}
+			to := func(c net.PacketConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
+			bc.queue([]byte("one"), to(rx[0]))
+			// Port 0: the kernel refuses it (EINVAL).
+			bc.queue([]byte("refused"), netip.MustParseAddrPort("127.0.0.1:0"))
+			bc.queue([]byte("two"), to(rx[1]))
+			bc.queue([]byte("three"), to(rx[0]))
+			if w, n := bc.sent(); w != 0 || n != 0 {
+				t.Fatalf("sent before flush: %d writes, %d datagrams", w, n)
+			}
+			bc.flush()
+			buf := make([]byte, 100)
+			for i, want := range [][]string{{"one", "three"}, {"two"}} {
+				for _, w := range want {
+					_ = rx[i].SetReadDeadline(time.Now().Add(5 * time.Second))
+					n, _, err := rx[i].ReadFrom(buf)
+					if err != nil || string(buf[:n]) != w {
+						t.Fatalf("receiver %d got %q, %v; want %q", i, buf[:n], err, w)
+					}
+				}
+			}
+			if len(failures) != 1 || !strings.Contains(failures[0].Error(), "127.0.0.1:0") {
+				t.Errorf("failures = %v, want the port 0 one", failures)
+			}
+			if w, n := bc.sent(); n != 3 || w > 3 {
+				t.Errorf("%d writes sent %d datagrams; want 3 in at most 3 writes", w, n)
+			}
+		})
 	}
 }
 

@@ -84,7 +84,15 @@ func BenchmarkRegisterWire(b *testing.B) {
 // port, stopped when the test ends.
 func udpServer(tb testing.TB) (*Server, net.Addr) {
 	tb.Helper()
+	return udpServerInline(tb, 0)
+}
+
+// udpServerInline is udpServer with the fast path forced onto the read
+// loop (1), off it (-1), or decided as in production (0).
+func udpServerInline(tb testing.TB, inline int8) (*Server, net.Addr) {
+	tb.Helper()
 	s, _, _ := newTestServer(tb)
+	s.cfg.fastInline = inline
 	s.cfg.Listen = []Listener{{Network: "udp", Addr: "127.0.0.1:0"}}
 	s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if err := s.Listen(); err != nil {
