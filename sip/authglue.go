@@ -11,8 +11,12 @@ import (
 var errStaleNonce = auth.ErrStale
 
 func (s *Server) authRequest(req *sip.Request, realm, domain, header string) auth.Request {
-	return auth.Request{Method: string(req.Method), URI: uriString(&req.Recipient), Realm: realm, Header: header,
+	r := auth.Request{Method: string(req.Method), URI: uriString(&req.Recipient), Realm: realm, Header: header,
 		AlsoAccept: func(uri string) bool { return s.isServerURI(uri, domain) }}
+	if v := req.Via(); v != nil {
+		r.Branch, _ = v.Params.Get("branch")
+	}
+	return r
 }
 
 // isServerURI reports whether a digest uri names this server or the tenant

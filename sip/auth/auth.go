@@ -242,6 +242,14 @@ type Request struct {
 	// Banned, when set, is asked about the username right after parsing:
 	// true fails Verify with ErrBanned before any digest is computed.
 	Banned func(username string) bool
+	// Branch is the request's top Via branch. A request whose nonce count
+	// was already used is a replay (ErrReplay) unless it carries the same
+	// branch as the request that used it: that is a retransmission of the
+	// same transaction (RFC 3261 §17.2.3), which a server answering
+	// statelessly must accept again, or a phone whose 200 OK was lost
+	// gets a 401 and fails the registration. "" treats every repeat as a
+	// replay.
+	Branch string
 }
 
 // Verify checks the digest credentials in r.Header and returns the digest
@@ -313,7 +321,7 @@ func (a *Authenticator) Verify(r Request, lookup func(username string) (dialplan
 	if age := now.Sub(issued); age > a.ttl || age < -a.ttl {
 		return "", ErrStale
 	}
-	switch a.seen.advance(sc.raw[:nonceKeyLen], issued, now, nc) {
+	switch a.seen.advance(sc.raw[:nonceKeyLen], issued, now, nc, branchKey(r.Branch)) {
 	case advanceReplay:
 		return "", ErrReplay
 	case advanceForgotten:

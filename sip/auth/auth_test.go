@@ -373,18 +373,23 @@ func TestReplay(t *testing.T) {
 	a, _ := newTestAuth(t)
 	ch := parseChallenge(t, a.Challenges(testRealm, false)[0])
 	steps := []struct {
-		name  string
-		nc    uint32
-		pass  string
-		noQOP bool
-		want  error
+		name   string
+		nc     uint32
+		pass   string
+		noQOP  bool
+		branch string
+		want   error
 	}{
-		{name: "first", nc: 1},
+		{name: "first", nc: 1, branch: "z9hG4bK1"},
 		{name: "same nc", nc: 1, want: ErrReplay},
+		{name: "same nc, another branch", nc: 1, branch: "z9hG4bK2", want: ErrReplay},
+		{name: "same nc, same branch: a retransmission", nc: 1, branch: "z9hG4bK1"},
 		{name: "wrong password with a high nc", nc: 0xffffffff, pass: "guess", want: ErrWrongPassword},
-		{name: "skip ahead", nc: 3},
+		{name: "skip ahead", nc: 3, branch: "z9hG4bK3"},
+		{name: "lower nc, an earlier branch", nc: 1, branch: "z9hG4bK1", want: ErrReplay},
 		{name: "lower nc", nc: 2, want: ErrReplay},
 		{name: "next", nc: 4},
+		{name: "next again without a branch", nc: 4, want: ErrReplay},
 		{name: "no qop after qop", noQOP: true, want: ErrReplay},
 	}
 	for _, s := range steps {
@@ -394,7 +399,7 @@ func TestReplay(t *testing.T) {
 			if s.pass != "" {
 				p.pass = s.pass
 			}
-			if _, err := a.Verify(Request{Method: p.method, URI: p.uri, Realm: testRealm, Header: p.answer(ch)}, testDirectory); !errors.Is(err, s.want) {
+			if _, err := a.Verify(Request{Method: p.method, URI: p.uri, Realm: testRealm, Header: p.answer(ch), Branch: s.branch}, testDirectory); !errors.Is(err, s.want) {
 				t.Errorf("Verify(nc=%d) = %v, want %v", s.nc, err, s.want)
 			}
 		})
@@ -434,12 +439,12 @@ func TestReplayCache(t *testing.T) {
 			{ttl + 2, 2, advanceOK},     // and written back to the current one
 			{2*ttl + 3, 2, advanceReplay},
 		} {
-			if got := c.advance(key(0), issued, testEpoch.Add(step.at), step.nc); got != step.want {
+			if got := c.advance(key(0), issued, testEpoch.Add(step.at), step.nc, 0); got != step.want {
 				t.Errorf("advance(nc=%d) at +%v = %v, want %v", step.nc, step.at, got, step.want)
 			}
 		}
 		// Long idle: both generations go; the nonce was stale long ago.
-		c.advance(key(1), issued, testEpoch.Add(10*ttl), 1)
+		c.advance(key(1), issued, testEpoch.Add(10*ttl), 1, 0)
 		if len(c.shards[0].cur) != 1 || len(c.shards[0].prev) != 0 {
 			t.Errorf("after idle: %d current, %d previous entries, want 1, 0", len(c.shards[0].cur), len(c.shards[0].prev))
 		}
@@ -448,7 +453,7 @@ func TestReplayCache(t *testing.T) {
 		const maxNonces = 4 * replayShards // 2 per generation per shard
 		c := newReplayCache(ttl, maxNonces)
 		for i := range 100 {
-			if got := c.advance(key(i), testEpoch, testEpoch, 1); got != advanceOK && i < 4 {
+			if got := c.advance(key(i), testEpoch, testEpoch, 1, 0); got != advanceOK && i < 4 {
 				t.Errorf("advance(key %d) = %v, want OK", i, got)
 			}
 			if n := len(c.shards[0].cur) + len(c.shards[0].prev); n > maxNonces/replayShards {
@@ -456,11 +461,11 @@ func TestReplayCache(t *testing.T) {
 			}
 		}
 		// key(0) was dropped: it must not be accepted again as if new.
-		if got := c.advance(key(0), testEpoch, testEpoch.Add(time.Second), 1); got != advanceForgotten {
+		if got := c.advance(key(0), testEpoch, testEpoch.Add(time.Second), 1, 0); got != advanceForgotten {
 			t.Errorf("advance(dropped key) = %v, want %v", got, advanceForgotten)
 		}
 		// Nonces issued after the drop are unaffected.
-		if got := c.advance(key(1000), testEpoch.Add(2*time.Second), testEpoch.Add(2*time.Second), 1); got != advanceOK {
+		if got := c.advance(key(1000), testEpoch.Add(2*time.Second), testEpoch.Add(2*time.Second), 1, 0); got != advanceOK {
 			t.Errorf("advance(new key) = %v, want OK", got)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -74,7 +75,8 @@ func (a *Authenticator) tag(sc *scratch, key []byte, realm string) []byte {
 	return sc.mac.Sum(sc.sum[:0])[:nonceTagLen]
 }
 
-// replayCache remembers the highest nonce count accepted per nonce. Each shard
+// replayCache remembers the highest nonce count accepted per nonce, and a
+// hash of the Via branch of the request that used it. Each shard
 // holds two generations of maps; on access, a shard older than ttl moves its
 // current map to the previous slot, dropping the one before. An entry thus
 // lives at least ttl after its last write, by which time its nonce is stale
@@ -91,20 +93,25 @@ const replayShards = 64
 
 type replayShard struct {
 	mu      sync.Mutex
-	cur     map[[nonceKeyLen]byte]uint32
-	prev    map[[nonceKeyLen]byte]uint32
+	cur     map[[nonceKeyLen]byte]ncSeen
+	prev    map[[nonceKeyLen]byte]ncSeen
 	rotated time.Time
 	// floor: nonces issued until then may have had their entry dropped early
 	// under memory pressure, so for them a missing entry proves nothing.
 	floor time.Time
 }
 
+// ncSeen is the highest nonce count accepted for a nonce and the branch
+// key of the request that carried it.
+type ncSeen struct{ nc, branch uint32 }
+
 type advanceResult int
 
 const (
-	advanceOK        advanceResult = iota
-	advanceReplay                  // nc not above the highest seen
-	advanceForgotten               // history may have been dropped; cannot tell
+	advanceOK         advanceResult = iota
+	advanceReplay                   // nc not above the highest seen
+	advanceForgotten                // history may have been dropped; cannot tell
+	advanceRetransmit               // the request that set the highest nc, again
 )
 
 func newReplayCache(ttl time.Duration, maxNonces int) *replayCache {
@@ -112,8 +119,9 @@ func newReplayCache(ttl time.Duration, maxNonces int) *replayCache {
 }
 
 // advance records nc for the nonce identified by key (issued at issued) if it
-// is above the highest count seen so far.
-func (c *replayCache) advance(key []byte, issued, now time.Time, nc uint32) advanceResult {
+// is above the highest count seen so far. The same nc from the request
+// that set it (the same branch key, not 0) is a retransmission.
+func (c *replayCache) advance(key []byte, issued, now time.Time, nc, branch uint32) advanceResult {
 	k := [nonceKeyLen]byte(key)
 	s := &c.shards[k[8]%replayShards]
 	s.mu.Lock()
@@ -135,13 +143,15 @@ func (c *replayCache) advance(key []byte, issued, now time.Time, nc uint32) adva
 	switch {
 	case !found && !s.floor.IsZero() && !issued.After(s.floor):
 		return advanceForgotten
-	case found && nc <= last:
+	case found && nc == last.nc && branch != 0 && branch == last.branch:
+		return advanceRetransmit
+	case found && nc <= last.nc:
 		return advanceReplay
 	}
 	if s.cur == nil {
-		s.cur = make(map[[nonceKeyLen]byte]uint32)
+		s.cur = make(map[[nonceKeyLen]byte]ncSeen)
 	}
-	s.cur[k] = nc
+	s.cur[k] = ncSeen{nc: nc, branch: branch}
 	if len(s.cur) >= c.genCap {
 		// Over budget: rotate early, dropping the older generation, and
 		// remember that anything issued until now may have lost its history.
@@ -152,4 +162,16 @@ func (c *replayCache) advance(key []byte, issued, now time.Time, nc uint32) adva
 		s.rotated = now
 	}
 	return advanceOK
+}
+
+// branchSeed keys branch hashes: per process, so that nobody can choose two
+// branches that collide.
+var branchSeed = maphash.MakeSeed()
+
+// branchKey is what the replay cache keeps of a Via branch; 0 for none.
+func branchKey(branch string) uint32 {
+	if branch == "" {
+		return 0
+	}
+	return uint32(maphash.String(branchSeed, branch)) | 1
 }
