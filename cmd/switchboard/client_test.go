@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -296,10 +297,15 @@ func TestCLIImportProgress(t *testing.T) {
 	if code != 1 || !strings.Contains(stdout, fmt.Sprintf("%d created, 0 updated, 1 failed", n)) {
 		t.Fatalf("import = %d\n%s\nstderr: %s", code, stdout, stderr)
 	}
-	for _, want := range []string{"read 500 rows", "applied 500/3001 rows", "saving 3001 rows", "1 of 3001 rows failed"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
+	// The stream sends the newest step and drops one the client has not
+	// taken yet (admin/imports.go), so which steps show depends on the
+	// scheduler (with one P the applied ones are often all replaced before
+	// the writer runs): some step must show, and the report's last line.
+	if !regexp.MustCompile(`(?m)^(read [1-9][0-9]* rows|applied [1-9][0-9]*/3001 rows \([0-9.]+ rows/s\)|saving 3001 rows)$`).MatchString(stderr) {
+		t.Errorf("stderr shows no progress step:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "1 of 3001 rows failed") {
+		t.Errorf("stderr lacks the failed-row summary:\n%s", stderr)
 	}
 	if _, ok := mustView(t, store).User("p2999"); !ok {
 		t.Error("the last good row did not land")
