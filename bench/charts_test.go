@@ -99,10 +99,11 @@ switchboard_sip_responses_total{code="401",method="REGISTER"} 1600
 switchboard_sip_responses_total{code="503",method="REGISTER"} 7
 switchboard_sip_responses_total{code="200",method="INVITE"} 99
 switchboard_sip_overload_dropped_total 42
+switchboard_sip_udp_receive_drops_total{listener="127.0.0.1:5060"} 30
+switchboard_sip_udp_receive_drops_total{listener="[::1]:5060"} 3
 `
-	ok, fail, drop := parseCounters(strings.NewReader(in))
-	if ok != 1500 || fail != 7 || drop != 42 {
-		t.Fatalf("got %v %v %v", ok, fail, drop)
+	if c := parseCounters(strings.NewReader(in)); c.ok200 != 1500 || c.fail5xx != 7 || c.dropped != 42 || c.kernel != 33 {
+		t.Fatalf("got %+v", c)
 	}
 }
 

@@ -27,6 +27,7 @@ type overloadSample struct {
 	Achieved float64 // REGISTER 200s per second (server metrics)
 	Failures float64 // REGISTER responses ≥ 500 per second
 	Dropped  float64 // switchboard_sip_overload_dropped_total per second
+	Kernel   float64 // switchboard_sip_udp_receive_drops_total per second
 	CPU      float64 // the server's CPU time over the second, in cores
 	RSS      int64
 	HWM      int64
@@ -92,7 +93,7 @@ func (o overloadResult) markdown() string {
 	if o.Given {
 		source = "set with -overload-rate"
 	}
-	fmt.Fprintf(&b, "switchboard, register scenario, fresh server: R = %.0f/s (%s) for %v, 2×R for %v, R for %v, each phase its own SIPp started on the clock. Sampled every second: achieved = REGISTER 200s/s and failures = REGISTER responses ≥ 500/s from /metrics, dropped = `switchboard_sip_overload_dropped_total` per second (requests shed before parsing), server CPU = its utime+stime over the second (1.00 = all of its pinned core), RSS and VmHWM from /proc. SIPp's CPU per phase is user+system time over its wall time: near 1.00 the load generator, not the server, is the limit.\n\n",
+	fmt.Fprintf(&b, "switchboard, register scenario, fresh server: R = %.0f/s (%s) for %v, 2×R for %v, R for %v, each phase its own SIPp started on the clock. Sampled every second: achieved = REGISTER 200s/s and failures = REGISTER responses ≥ 500/s from /metrics, dropped = `switchboard_sip_overload_dropped_total` per second (requests shed before parsing), kernel drops = `switchboard_sip_udp_receive_drops_total` per second (datagrams the kernel dropped from the full socket buffer), server CPU = its utime+stime over the second (1.00 = all of its pinned core), RSS and VmHWM from /proc. SIPp's CPU per phase is user+system time over its wall time: near 1.00 the load generator, not the server, is the limit.\n\n",
 		o.Rate, source, o.Phase, 2*o.Phase, o.Phase)
 	maxR, max2R, bounded, rec := o.verdict()
 	bv := "**no** (RSS still growing in the second half of 2×R)"
@@ -129,9 +130,9 @@ func (o overloadResult) markdown() string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("| t (s) | Offered/s | Achieved/s | Failures/s | Dropped/s | Server CPU (cores) | RSS | VmHWM |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| t (s) | Offered/s | Achieved/s | Failures/s | Dropped/s | Kernel drops/s | Server CPU (cores) | RSS | VmHWM |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range o.Samples {
-		fmt.Fprintf(&b, "| %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %s | %s |\n", s.T, s.Offered, s.Achieved, s.Failures, s.Dropped, s.CPU, fmtBytes(s.RSS), fmtBytes(s.HWM))
+		fmt.Fprintf(&b, "| %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %s | %s |\n", s.T, s.Offered, s.Achieved, s.Failures, s.Dropped, s.Kernel, s.CPU, fmtBytes(s.RSS), fmtBytes(s.HWM))
 	}
 	b.WriteString("\n")
 	return b.String()
@@ -162,13 +163,19 @@ func overloadPanels(runs []overloadResult) []panel {
 }
 
 // scrapeCounters reads the few counters the curve needs from /metrics.
-func scrapeCounters(ctx context.Context, addr string) (ok200, fail5xx, dropped float64, err error) {
+func scrapeCounters(ctx context.Context, addr string) (counters, error) {
 	m, err := fetchMetrics(ctx, addr)
 	if err != nil {
-		return 0, 0, 0, err
+		return counters{}, err
 	}
-	ok200, fail5xx, dropped = countersOf(m)
-	return ok200, fail5xx, dropped, nil
+	return countersOf(m), nil
+}
+
+// counters are the totals the curve differentiates.
+type counters struct {
+	ok200, fail5xx float64 // REGISTER responses
+	dropped        float64 // shed unparsed by switchboard
+	kernel         float64 // dropped by the kernel from a full socket buffer
 }
 
 // fetchMetrics reads a server's /metrics as series (name{labels}) → value.
@@ -185,24 +192,27 @@ func fetchMetrics(ctx context.Context, addr string) (map[string]float64, error) 
 	return readScrape(resp.Body), nil
 }
 
-func parseCounters(r io.Reader) (ok200, fail5xx, dropped float64) { return countersOf(readScrape(r)) }
+func parseCounters(r io.Reader) counters { return countersOf(readScrape(r)) }
 
-// countersOf sums REGISTER 200s, REGISTER 5xx and the overload drops.
-func countersOf(m map[string]float64) (ok200, fail5xx, dropped float64) {
+// countersOf sums REGISTER 200s, REGISTER 5xx and both kinds of drops.
+func countersOf(m map[string]float64) counters {
+	var c counters
 	for name, v := range m {
 		switch {
 		case strings.HasPrefix(name, "switchboard_sip_overload_dropped_total"):
-			dropped += v
+			c.dropped += v
+		case strings.HasPrefix(name, "switchboard_sip_udp_receive_drops_total"):
+			c.kernel += v
 		case strings.HasPrefix(name, "switchboard_sip_responses_total{") && strings.Contains(name, `method="REGISTER"`):
 			code := labelValue(name, "code")
 			if code == "200" {
-				ok200 += v
+				c.ok200 += v
 			} else if len(code) == 3 && code[0] >= '5' {
-				fail5xx += v
+				c.fail5xx += v
 			}
 		}
 	}
-	return ok200, fail5xx, dropped
+	return c
 }
 
 func labelValue(series, label string) string {
@@ -269,14 +279,14 @@ func (b *bench) overload(ctx context.Context, rate float64) overloadResult {
 	}
 
 	end := start.Add(4*b.opt.overloadPhase + 2*time.Second)
-	prevOK, prevFail, prevDrop, _ := scrapeCounters(ctx, httpAddr)
+	prev, _ := scrapeCounters(ctx, httpAddr)
 	prevT, prevCPU := time.Now(), srv.cpu()
 	tick := time.NewTicker(time.Second)
 	for now := range tick.C {
 		if ctx.Err() != nil || now.After(end) {
 			break
 		}
-		ok, fail, drop, err := scrapeCounters(ctx, httpAddr)
+		cur, err := scrapeCounters(ctx, httpAddr)
 		if err != nil {
 			b.logf("  overload: %v", err)
 			continue
@@ -290,11 +300,11 @@ func (b *bench) overload(ctx context.Context, rate float64) overloadResult {
 				offered = rate * p.Factor
 			}
 		}
-		s := overloadSample{T: float64(int(t + 0.5)), Offered: offered, Achieved: (ok - prevOK) / dt, Failures: (fail - prevFail) / dt,
-			Dropped: (drop - prevDrop) / dt, CPU: (cpu - prevCPU).Seconds() / dt, RSS: srv.memory(), HWM: srv.peakMemory()}
+		s := overloadSample{T: float64(int(t + 0.5)), Offered: offered, Achieved: (cur.ok200 - prev.ok200) / dt, Failures: (cur.fail5xx - prev.fail5xx) / dt,
+			Dropped: (cur.dropped - prev.dropped) / dt, Kernel: (cur.kernel - prev.kernel) / dt, CPU: (cpu - prevCPU).Seconds() / dt, RSS: srv.memory(), HWM: srv.peakMemory()}
 		res.Samples = append(res.Samples, s)
-		b.logf("  overload t=%3.0fs offered %6.0f achieved %6.0f failures %5.0f dropped %6.0f cpu %.2f rss %s", s.T, s.Offered, s.Achieved, s.Failures, s.Dropped, s.CPU, fmtBytes(s.RSS))
-		prevOK, prevFail, prevDrop, prevT, prevCPU = ok, fail, drop, now, cpu
+		b.logf("  overload t=%3.0fs offered %6.0f achieved %6.0f failures %5.0f dropped %6.0f kernel drops %6.0f cpu %.2f rss %s", s.T, s.Offered, s.Achieved, s.Failures, s.Dropped, s.Kernel, s.CPU, fmtBytes(s.RSS))
+		prev, prevT, prevCPU = cur, now, cpu
 		if srv.alive() != nil {
 			res.Err = "switchboard exited during the overload"
 			break

@@ -149,6 +149,7 @@ type Server struct {
 	udp      []net.PacketConn
 	parser   *sip.Parser    // the stateless fast path's (stateless.go)
 	overload *overload      // load shedding (overload.go)
+	udpDrops *udpDrops      // the kernel's receive-buffer drops (udpdrops.go)
 	fast     []*udpListener // the UDP sockets as the fast path sees them
 	fastOnce sync.Once
 	fastPool handlerPool // the fast path's kept handler goroutines (fastpool.go)
@@ -212,6 +213,7 @@ func New(cfg Config, dir dialplan.Reader, loc location.Store, reg prometheus.Reg
 		parser:   sip.NewParser(),
 	}
 	s.overload = newOverload(reg, &s.inflight, cfg.MaxActive)
+	s.udpDrops = newUDPDrops(reg) // udpdrops.go
 	if s.limits == nil {
 		s.limits = security.NewCallCounter(nil, "", cfg.MaxCallAge, log)
 	}
@@ -337,6 +339,7 @@ func (s *Server) Listen() error {
 		s.ownHosts[strings.ToLower(host)] = true
 	}
 	s.instance = s.instanceID()
+	s.udpDrops.watch(s.udp)
 	return nil
 }
 
