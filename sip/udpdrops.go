@@ -20,13 +20,8 @@ import (
 
 type udpDrops struct {
 	desc  *prometheus.Desc
-	socks atomic.Pointer[[]udpSock] // set by Listen; nil before
+	socks atomic.Pointer[map[string]string] // socket inode → listener host:port; set by Listen
 	files []string
-}
-
-type udpSock struct {
-	addr  string // the listener, host:port
-	inode string
 }
 
 func newUDPDrops(reg prometheus.Registerer) *udpDrops {
@@ -44,10 +39,10 @@ func newUDPDrops(reg prometheus.Registerer) *udpDrops {
 
 // watch records the UDP listeners to report.
 func (d *udpDrops) watch(pcs []net.PacketConn) {
-	var socks []udpSock
+	socks := make(map[string]string, len(pcs))
 	for _, pc := range pcs {
 		if ino := socketInode(pc); ino != "" {
-			socks = append(socks, udpSock{addr: pc.LocalAddr().String(), inode: ino})
+			socks[ino] = pc.LocalAddr().String()
 		}
 	}
 	d.socks.Store(&socks)
@@ -81,10 +76,7 @@ func (d *udpDrops) Collect(ch chan<- prometheus.Metric) {
 	if p == nil || len(*p) == 0 {
 		return
 	}
-	want := make(map[string]string, len(*p)) // inode → listener
-	for _, s := range *p {
-		want[s.inode] = s.addr
-	}
+	want := *p
 	for _, f := range d.files {
 		for ino, drops := range readUDPDrops(f, want) {
 			ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, drops, want[ino])

@@ -11,7 +11,7 @@ import (
 // switchboard_sip_udp_receive_drops_total for that listener.
 func TestUDPReceiveDrops(t *testing.T) {
 	if runtime.GOOS != "linux" {
-		t.Skip("the drop counts come from Linux's /proc/net/udp")
+		t.Skipf("needs Linux's /proc/net/udp, where the drop counts come from; this is %s", runtime.GOOS)
 	}
 	s, reg, _ := newTestServer(t)
 	s.cfg.Listen = []Listener{{Network: "udp", Addr: "127.0.0.1:0"}}
